@@ -28,16 +28,29 @@ __all__ = [
 
 
 class CompositionError(ValueError):
-    """A composition (or composition space) that cannot be accepted, with the reason."""
+    """A composition (or composition space) that cannot be accepted, with the reason.
+
+    Attributes:
+        input: The rejected input (None when the error is not about one input).
+        reason: The reason alone, without the input (the message is ``str(error)``).
+    """
+
+    def __init__(self, message: str, *, input: Any = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.input = input
+        self.reason = message if reason is None else reason
 
 
-_NUM = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+# ASCII digits only (``\d`` would accept e.g. Arabic-Indic digits, which float() reads), and
+# every part unambiguous so that a failed fullmatch backtracks in linear, not exponential, time.
+_NUM = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 # Fast path: flat formulas such as "Fe0.7Cr0.2Ni0.1", "Fe70Cr20Ni10" or "Al0.25 Co1 Fe1 Ni1".
-_FLAT_RE = re.compile(rf"\s*(?:[A-Z][a-z]?\s*(?:{_NUM})?\s*%?\s*)+")
+_FLAT_RE = re.compile(rf"\s*(?:[A-Z][a-z]?\s*(?:{_NUM}\s*(?:%\s*)?)?)+")
 _PAIR_RE = re.compile(rf"([A-Z][a-z]?)\s*({_NUM})?")
 # General tokenizer for nested groups.
 _TOKEN_RE = re.compile(
-    rf"\s*(?:(?P<el>[A-Z][a-z]?)|(?P<open>[(\[{{])|(?P<close>[)\]}}]))\s*(?P<num>{_NUM})?\s*%?\s*"
+    rf"\s*(?:(?P<el>[A-Z][a-z]?)|(?P<open>[(\[{{])|(?P<close>[)\]}}]))\s*"
+    rf"(?:(?P<num>{_NUM})\s*(?:%\s*)?)?"
 )
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
@@ -48,7 +61,7 @@ def _short(x: Any) -> str:
 
 
 def _fail(x: Any, reason: str) -> CompositionError:
-    return CompositionError(f"cannot parse composition {_short(x)}: {reason}")
+    return CompositionError(f"cannot parse composition {_short(x)}: {reason}", input=x, reason=reason)
 
 
 def _parse_flat(text: str) -> dict[str, float] | None:
@@ -74,6 +87,8 @@ def _parse_nested(text: str) -> dict[str, float]:
             rest = text[pos:].strip()
             if rest.startswith("-"):
                 raise _fail(text, f"negative amount at {rest[:12]!r}")
+            if rest[:3].lower() in ("nan", "inf"):
+                raise _fail(text, f"amounts must be finite numbers, got {rest[:12]!r}")
             raise _fail(text, f"unexpected text {rest[:12]!r} at position {pos}")
         pos = m.end()
         num = m.group("num")
@@ -114,10 +129,12 @@ def _from_mapping(x: Mapping[Any, Any]) -> dict[str, float]:
         sym = sym.strip()
         if sym not in ATOMIC_NUMBER:
             raise _fail(x, f"unknown element {sym!r}")
+        if isinstance(raw, (bool, bytes)):
+            raise _fail(x, f"amount of {sym} is not a number: {raw!r}")
         try:
             value = float(raw)
-        except (TypeError, ValueError):
-            raise _fail(x, f"amount of {sym} is not a number: {raw!r}") from None
+        except Exception:  # TypeError, ValueError, OverflowError, or a custom __float__
+            raise _fail(x, f"amount of {sym} is not a finite number: {_short(raw)}") from None
         if math.isnan(value) or math.isinf(value):
             raise _fail(x, f"amount of {sym} must be finite, got {raw!r}")
         if value < 0:
@@ -153,10 +170,12 @@ def parse_composition(
         amounts = _parse_flat(text)
         if amounts is None:
             amounts = _parse_nested(text)
-    elif isinstance(x, Mapping):
+    elif isinstance(x, Mapping):  # includes pymatgen Composition (keys are Element objects)
         amounts = _from_mapping(x)
-    elif hasattr(x, "get_el_amt_dict"):  # pymatgen Composition, without importing pymatgen
+    elif hasattr(x, "get_el_amt_dict"):  # Composition-like, without importing pymatgen
         amounts = _from_mapping(x.get_el_amt_dict())
+    elif x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA or x is pd.NaT:
+        raise _fail(x, "missing value")
     else:
         raise _fail(
             x, "expected a formula string, a mapping of element to amount, or a Composition"
@@ -169,10 +188,16 @@ def parse_composition(
         amounts = {s: v / atomic_mass(s) for s, v in amounts.items()}
     elif basis != "atomic":
         raise CompositionError(f"basis must be 'atomic' or 'weight', got {basis!r}")
-    total = math.fsum(amounts.values())
+    try:
+        total = math.fsum(amounts.values())
+    except OverflowError:  # fsum raises where sum() would give inf
+        total = math.inf
     if not (total > 0 and math.isfinite(total)):
         raise _fail(x, "amounts do not add up to a positive finite total")
-    return {s: v / total for s, v in amounts.items()}
+    fractions = {s: v / total for s, v in amounts.items()}
+    if 0.0 in fractions.values():  # amounts so small beside the others that they underflow
+        fractions = {s: v for s, v in fractions.items() if v > 0.0}
+    return fractions
 
 
 @dataclass
@@ -216,6 +241,14 @@ def parse_compositions(
     """
     if errors not in ("raise", "skip", "report"):
         raise ValueError(f"errors must be 'raise', 'skip' or 'report', got {errors!r}")
+    if basis not in ("atomic", "weight"):
+        raise CompositionError(f"basis must be 'atomic' or 'weight', got {basis!r}")
+    if isinstance(items, (str, bytes, Mapping, pd.DataFrame)) or hasattr(items, "get_el_amt_dict"):
+        raise CompositionError(
+            f"parse_compositions expects a column (list, Series, array) of compositions, got "
+            f"{type(items).__name__} {_short(items)}; use parse_composition for one composition",
+            input=items,
+        )
     labels: Iterable[Any]
     if isinstance(items, pd.Series):
         labels, values = list(items.index), list(items.values)
@@ -227,10 +260,14 @@ def parse_compositions(
     bad: list[tuple[Any, Any, str]] = []
     for label, value in zip(labels, values):
         try:
-            good.append(parse_composition(value, basis=basis))
-            good_idx.append(label)
+            parsed = parse_composition(value, basis=basis)
         except CompositionError as exc:
-            bad.append((label, value, str(exc).split(": ", 1)[-1]))
+            bad.append((label, value, exc.reason))
+        except Exception as exc:  # a row must never stop the batch halfway (e.g. odd objects)
+            bad.append((label, value, f"unexpected {type(exc).__name__}: {exc}"))
+        else:
+            good.append(parsed)
+            good_idx.append(label)
     if errors == "raise":
         if bad:
             shown = "; ".join(f"row {i} {_short(v)}: {r}" for i, v, r in bad[:5])
@@ -256,8 +293,13 @@ def to_formula(fractions: Mapping[str, float] | Any, *, decimals: int = 4) -> st
     Zero components are omitted; amounts of 1 are written out so that the text round-trips
     through :func:`parse_composition`.
     """
-    fracs = fractions if isinstance(fractions, Mapping) else parse_composition(fractions)
-    return "".join(f"{s}{_fmt(float(v), decimals)}" for s, v in fracs.items() if float(v) > 0)
+    if isinstance(fractions, Mapping) and not hasattr(fractions, "get_el_amt_dict"):
+        fracs = _from_mapping(fractions)  # validated, zeros dropped, not renormalized
+        if not fracs:
+            raise _fail(fractions, "no elements with a positive amount")
+    else:
+        fracs = parse_composition(fractions)
+    return "".join(f"{s}{_fmt(v, decimals)}" for s, v in fracs.items())
 
 
 def composition_key(x: Any, *, decimals: int = 6) -> str:
@@ -275,10 +317,11 @@ def fractions_matrix(
 ) -> tuple[np.ndarray, list[str]]:
     """Stack parsed compositions into an ``(n, k)`` fraction matrix over ``elements``.
 
-    When ``elements`` is None the union of the elements present (ordered by Z) is used; a
-    composition with an element outside a given ``elements`` list raises ``CompositionError``.
+    Entries that are not mappings (formulas, Compositions) are parsed first. When ``elements``
+    is None the union of the elements present (ordered by Z) is used; a composition with an
+    element outside a given ``elements`` list raises ``CompositionError``.
     """
-    comps = list(compositions)
+    comps = [c if isinstance(c, Mapping) else parse_composition(c) for c in compositions]
     if elements is None:
         present: set[str] = set()
         for c in comps:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 # Z = 1..118 in order; index + 1 is the atomic number.
 SYMBOLS: tuple[str, ...] = (
     "H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne", "Na", "Mg", "Al", "Si", "P", "S",
@@ -32,6 +34,7 @@ def atomic_number(symbol: str) -> int:
         raise CompositionError(f"{symbol!r} is not a chemical element symbol") from None
 
 
+@lru_cache(maxsize=None)
 def atomic_mass(symbol: str) -> float:
     """Standard atomic mass in g/mol (from pymatgen, imported on first use)."""
     atomic_number(symbol)

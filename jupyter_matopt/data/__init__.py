@@ -1,0 +1,36 @@
+"""Dataset registry and loaders.
+
+* :class:`Dataset` wraps a DataFrame of compositions and a target with units, task,
+  citation, condition columns and a group key; build one with :meth:`Dataset.from_frame` or
+  :meth:`Dataset.from_csv`.
+* :func:`load_dataset` / :func:`list_datasets`: built-ins that ship inside our dependencies
+  (``ricci_transport``, ``expt_formation_enthalpy``; offline anywhere), the Matbench
+  composition tasks (local CSV, cache, or a matminer download), and the experimental sets
+  read from a data folder (``thermoelectric_sysTEm``, ``mpea_hardness``, ``mpea_yield``).
+* :func:`load_pool` / :func:`list_pools`: finite candidate pools for benchmarking Bayesian
+  optimization (Liang et al. 2021).
+
+Nothing is read or downloaded at import time; pymatgen and matminer are imported on first use.
+"""
+
+from __future__ import annotations
+
+from ._errors import DatasetError, InvalidRowsError
+from ._paths import CACHE_DIR_ENV, DATA_DIR_ENV, default_cache_dir
+from .dataset import Dataset
+from .pool import Pool, list_pools, load_pool
+from .registry import list_datasets, load_dataset
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "DATA_DIR_ENV",
+    "Dataset",
+    "DatasetError",
+    "InvalidRowsError",
+    "Pool",
+    "default_cache_dir",
+    "list_datasets",
+    "list_pools",
+    "load_dataset",
+    "load_pool",
+]

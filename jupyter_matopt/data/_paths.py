@@ -1,0 +1,126 @@
+"""Where dataset files are looked for, and reading CSVs without mangling formulas."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ._errors import DatasetError
+
+__all__ = [
+    "DATA_DIR_ENV",
+    "CACHE_DIR_ENV",
+    "default_cache_dir",
+    "Lookup",
+    "read_csv_keep_formulas",
+]
+
+DATA_DIR_ENV = "MATOPT_DATA_DIR"
+CACHE_DIR_ENV = "MATOPT_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$MATOPT_CACHE_DIR`` if set, else ``~/.cache/jupyter_matopt``."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    return Path(env).expanduser() if env else Path("~/.cache/jupyter_matopt").expanduser()
+
+
+@dataclass
+class Lookup:
+    """The places one dataset file is looked for, in order, remembering what was tried.
+
+    Attributes:
+        data_dir: The ``data_dir=`` argument; when given it is the only place looked at
+            (explicit means explicit: no fallback and no network).
+        env_dir: ``$MATOPT_DATA_DIR``, used when ``data_dir`` is None.
+        cache_dir: The cache folder, looked at after ``env_dir``.
+        tried: Every path looked at so far, for the error message.
+    """
+
+    data_dir: Path | None
+    env_dir: Path | None
+    cache_dir: Path
+    tried: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls, data_dir: str | os.PathLike[str] | None, cache_dir: str | os.PathLike[str] | None
+    ) -> Lookup:
+        env = os.environ.get(DATA_DIR_ENV)
+        return cls(
+            data_dir=Path(data_dir).expanduser() if data_dir is not None else None,
+            env_dir=Path(env).expanduser() if env else None,
+            cache_dir=Path(cache_dir).expanduser()
+            if cache_dir is not None
+            else default_cache_dir(),
+        )
+
+    @property
+    def explicit(self) -> bool:
+        return self.data_dir is not None
+
+    def folders(self) -> list[Path]:
+        if self.data_dir is not None:
+            return [self.data_dir]
+        return [d for d in (self.env_dir, self.cache_dir) if d is not None]
+
+    def find(self, *filenames: str) -> Path | None:
+        """The first existing file among ``folders() x filenames``.
+
+        A ``data_dir`` that is itself a file is returned as is, so that
+        ``data_dir="/some/where/matbench_steels.csv"`` also works.
+        """
+        if self.data_dir is not None and self.data_dir.is_file():
+            return self.data_dir
+        for folder in self.folders():
+            for name in filenames:
+                path = folder / name
+                self.tried.append(path)
+                if path.is_file():
+                    return path
+        return None
+
+    def not_found(
+        self, dataset: str, filename: str, *, extra: str = "", func: str = "load_dataset"
+    ) -> DatasetError:
+        """A :class:`DatasetError` naming the paths tried and the options that fix it."""
+        tried = ", ".join(str(p) for p in dict.fromkeys(self.tried)) or "(nowhere)"
+        if self.data_dir is not None and not self.data_dir.exists():
+            where = f"data_dir {str(self.data_dir)!r} does not exist"
+        else:
+            where = f"{filename} was not found (looked for {tried})"
+        return DatasetError(
+            f"dataset {dataset!r}: {where}. Point at the folder holding {filename} with "
+            f"{func}({dataset!r}, data_dir=...) or the environment variable "
+            f"{DATA_DIR_ENV}{extra}."
+        )
+
+
+def read_csv_keep_formulas(
+    path: str | os.PathLike[str], formula_cols: list[str], *, frame: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Read a CSV, keeping the formula columns as the exact text of the file.
+
+    pandas reads the text ``NaN`` (sodium nitride), ``NA`` or ``None`` as missing values by
+    default, so the formula columns are re-read as plain strings; only empty cells become
+    missing.
+
+    Args:
+        path: The CSV file.
+        formula_cols: Columns to keep verbatim (absent names are ignored).
+        frame: The file already read with ``pd.read_csv(path)``, to avoid reading it twice.
+
+    Returns:
+        The frame, with the formula columns as ``object`` strings (None where empty).
+    """
+    if frame is None:
+        frame = pd.read_csv(path)
+    cols = [c for c in dict.fromkeys(formula_cols) if c in frame.columns]
+    if cols:
+        raw = pd.read_csv(path, usecols=cols, dtype=str, keep_default_na=False)
+        for c in cols:
+            frame[c] = raw[c].astype(object).where(raw[c] != "", None)
+    return frame

@@ -1,0 +1,293 @@
+"""Batches of compositions as numpy arrays, the input of every featurizer kernel.
+
+A batch is a fraction array ``frac`` of shape ``(n, m)`` (rows sum to 1, zero = absent) and
+an element index array ``idx`` (rows of the element tables, ``Z - 1``) that is either
+
+* *shared*, shape ``(m,)``: every row uses the same element columns (a fraction matrix over
+  a fixed element list, the fast path), or
+* *per-row*, shape ``(n, m)``: row ``r`` holds its own elements, padded with fraction 0
+  (formulas from a diverse set, where a matrix over the union of elements would be mostly
+  zeros).
+
+Kernels work on chunks of rows so that their temporaries stay in cache.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..core.composition import CompositionError, parse_composition
+from ..core.elements import ATOMIC_NUMBER
+from ._tables import ELEMENTS, MAX_Z, element_indices, index_map, unsupported_element_error
+
+__all__ = ["Batch", "batch_from_fractions", "batch_from_compositions", "as_items"]
+
+#: Rows per kernel chunk: (chunk, 22) float64 temporaries are ~350 kB, which stays in L2.
+CHUNK_ROWS = 2048
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Normalized fractions and element indices; see the module docstring."""
+
+    frac: np.ndarray
+    idx: np.ndarray
+
+    @property
+    def shared(self) -> bool:
+        return self.idx.ndim == 1
+
+    def __len__(self) -> int:
+        return int(self.frac.shape[0])
+
+    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[tuple[int, Batch]]:
+        """Yield ``(start, sub_batch)`` pairs of at most ``size`` rows."""
+        for start in range(0, len(self), size):
+            stop = start + size
+            idx = self.idx if self.shared else self.idx[start:stop]
+            yield start, Batch(self.frac[start:stop], idx)
+
+
+def _normalize_rows(X: np.ndarray, row_offset: int = 0) -> np.ndarray:
+    """Divide rows by their sums after checking they are finite, >= 0 and not all zero."""
+    # One reduction answers both "is anything NaN/inf" and "is anything negative" cheaply.
+    if not np.isfinite(X).all():
+        r = int(np.nonzero(~np.isfinite(X).all(axis=1))[0][0])
+        raise CompositionError(
+            f"fraction matrix row {r + row_offset} contains NaN or infinite values; "
+            "fractions must be finite numbers >= 0"
+        )
+    if (X < 0).any():
+        r = int(np.nonzero((X < 0).any(axis=1))[0][0])
+        raise CompositionError(
+            f"fraction matrix row {r + row_offset} has a negative fraction; fractions must be >= 0"
+        )
+    total = X.sum(axis=1)
+    if not (total > 0).all():
+        r = int(np.nonzero(~(total > 0))[0][0])
+        raise CompositionError(
+            f"fraction matrix row {r + row_offset} has no positive fraction; every row needs "
+            "at least one element present"
+        )
+    return X / total[:, None]
+
+
+def batch_from_fractions(X: Any, elements: Sequence[str] | None) -> Batch:
+    """Validate a fraction matrix over a fixed element list and normalize its rows.
+
+    Args:
+        X: ``(n, k)`` array-like of nonnegative amounts (a DataFrame's columns are used as
+            ``elements`` when ``elements`` is None).
+        elements: ``k`` element symbols, one per column, each at most once.
+
+    Raises:
+        CompositionError: for an unsupported element, a repeated element, a shape mismatch,
+            or a row that is negative, non-finite or all zero.
+    """
+    if elements is None:
+        if isinstance(X, pd.DataFrame):
+            elements = [str(c) for c in X.columns]
+        else:
+            raise CompositionError(
+                "featurize_fractions needs `elements` (one symbol per column of X) unless X is "
+                "a DataFrame whose columns are element symbols"
+            )
+    if isinstance(elements, str):
+        raise CompositionError(
+            f"elements must be a list of element symbols, got the string {elements!r}"
+        )
+    elements = list(elements)
+    if len(set(elements)) != len(elements):
+        dup = sorted({e for e in elements if elements.count(e) > 1})
+        raise CompositionError(f"elements must be unique, but {dup} appear more than once")
+    idx = element_indices(elements)
+    arr = np.asarray(X.to_numpy() if isinstance(X, pd.DataFrame) else X, dtype=np.float64)
+    if arr.ndim == 1 and len(elements) == arr.shape[0]:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != len(elements):
+        raise CompositionError(
+            f"X must have shape (n, {len(elements)}) to match `elements`, got {arr.shape}"
+        )
+    return Batch(_normalize_rows(arr), idx)
+
+
+def as_items(compositions: Any) -> tuple[list[Any], pd.Index]:
+    """Turn the accepted inputs into a list of items and the index for the result.
+
+    A single formula, mapping or pymatgen ``Composition`` is one row; a Series keeps its index;
+    a one-column DataFrame or ``(n, 1)`` array is read as a column.
+    """
+    if isinstance(compositions, (str, Mapping)) or hasattr(compositions, "get_el_amt_dict"):
+        return [compositions], pd.RangeIndex(1)
+    if isinstance(compositions, pd.DataFrame):
+        if compositions.shape[1] != 1:
+            raise CompositionError(
+                "a DataFrame of compositions must have exactly one column, got "
+                f"{list(compositions.columns)}; pass df[column] instead"
+            )
+        compositions = compositions.iloc[:, 0]
+    if isinstance(compositions, pd.Series):
+        return compositions.tolist(), compositions.index
+    if isinstance(compositions, np.ndarray) and compositions.ndim == 2:
+        if compositions.shape[1] != 1:
+            raise CompositionError(
+                f"a 2-D array of compositions must have one column, got shape {compositions.shape}"
+            )
+        compositions = compositions[:, 0]
+    try:
+        items = list(compositions)
+    except TypeError:
+        raise CompositionError(
+            "compositions must be a formula, a mapping, a pymatgen Composition, or a list/Series "
+            f"of them; got {type(compositions).__name__}"
+        ) from None
+    return items, pd.RangeIndex(len(items))
+
+
+@dataclass(frozen=True)
+class ParsedBatch:
+    """Parsed compositions: ``batch`` holds the distinct valid rows, ``rows`` maps back.
+
+    ``rows[i]`` is the row of ``batch`` for input ``i``, or -1 if input ``i`` was invalid
+    (only with ``errors="nan"``).
+    """
+
+    batch: Batch
+    rows: np.ndarray
+    n_inputs: int
+
+
+def _short(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def batch_from_compositions(
+    items: Sequence[Any],
+    labels: Sequence[Any] | None = None,
+    *,
+    errors: Literal["raise", "nan"] = "raise",
+) -> ParsedBatch:
+    """Parse compositions with :func:`jupyter_matopt.core.parse_composition` into a batch.
+
+    Repeated formula strings are parsed once (datasets repeat formulas often, and parsing
+    is the slowest step). The result is per-row (padded) unless the batch uses few distinct
+    elements, in which case a shared fraction matrix over their union is cheaper.
+
+    Args:
+        items: Formulas, mappings or pymatgen Compositions.
+        labels: Row labels used in error messages (default: positions).
+        errors: ``"raise"`` raises one ``CompositionError`` naming the bad rows;
+            ``"nan"`` marks them with -1 in ``rows`` so the caller fills NaN.
+    """
+    if errors not in ("raise", "nan"):
+        raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
+    n = len(items)
+    # Dedup only plain strings: dicts are unhashable and Composition equality is tolerant.
+    if n > 1 and all(isinstance(x, str) for x in items):
+        codes, uniques = pd.factorize(np.asarray(items, dtype=object))
+        distinct: Sequence[Any] = list(uniques)
+    else:
+        codes = np.arange(n, dtype=np.intp)
+        distinct = items
+
+    # The hot loop: parse_composition and nothing else per item; failures are rare, so
+    # they are looked at again (slowly) only if one occurs.
+    try:
+        parsed: list[Any] = [parse_composition(x) for x in distinct]
+    except CompositionError:
+        parsed = [_parse_or_error(x) for x in distinct]
+    ok = np.fromiter((type(d) is dict for d in parsed), dtype=bool, count=len(parsed))
+    good = parsed if ok.all() else [d for d in parsed if type(d) is dict]
+    batch, unsupported = _pack(good)
+    messages = {j: str(parsed[j]) for j in np.flatnonzero(~ok)}
+    if unsupported.any():
+        good_pos = np.flatnonzero(ok)
+        for r in np.flatnonzero(unsupported):
+            j = int(good_pos[r])
+            sym = next(s for s in good[r] if s not in index_map())
+            messages[j] = str(unsupported_element_error(sym, f"composition {_short(distinct[j])}"))
+        ok[good_pos[unsupported]] = False
+    if messages and errors == "raise":
+        _raise_for(messages, codes, n, labels)
+    keep = np.full(len(parsed), -1, dtype=np.intp)
+    keep[ok] = np.arange(int(ok.sum()))
+    rows = keep[codes] if n else np.zeros(0, dtype=np.intp)
+    return ParsedBatch(batch, rows, n)
+
+
+def _parse_or_error(x: Any) -> dict[str, float] | CompositionError:
+    try:
+        return parse_composition(x)
+    except CompositionError as exc:
+        return exc
+
+
+def _raise_for(messages: dict[int, str], codes: np.ndarray, n: int, labels: Any) -> None:
+    if n == 1:
+        raise CompositionError(next(iter(messages.values())))
+    labels = list(range(n) if labels is None else labels)
+    first = np.unique(codes, return_index=True)[1]  # first input row of each distinct item
+    bad = sorted(messages.items(), key=lambda kv: first[kv[0]])
+    shown = "; ".join(f"row {labels[int(first[j])]!r}: {msg}" for j, msg in bad[:5])
+    more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+    raise CompositionError(f"{len(bad)} invalid composition(s): {shown}{more}")
+
+
+def _pack(parsed: list[dict[str, float]]) -> tuple[Batch, np.ndarray]:
+    """Scatter parsed dicts into a padded (per-row) batch, or a shared one for few elements.
+
+    Returns the batch and a mask over ``parsed`` of the rows left out of it because they
+    hold an element beyond Lr.
+    """
+    n = len(parsed)
+    lens = np.fromiter(map(len, parsed), dtype=np.intp, count=n)
+    total = int(lens.sum())
+    # One flat pass over all (symbol, fraction) pairs; the scatter below is vectorized.
+    sym_idx = np.fromiter(
+        map(ATOMIC_NUMBER.__getitem__, itertools.chain.from_iterable(parsed)),
+        dtype=np.intp,
+        count=total,
+    )
+    sym_idx -= 1
+    vals = np.fromiter(
+        itertools.chain.from_iterable(map(dict.values, parsed)), dtype=np.float64, count=total
+    )
+    row = np.repeat(np.arange(n, dtype=np.intp), lens)
+    unsupported = np.zeros(n, dtype=bool)
+    beyond = sym_idx >= MAX_Z
+    if beyond.any():
+        # Drop rows with an element beyond Lr; the caller reports them.
+        unsupported[row[beyond]] = True
+        entry_ok = ~unsupported[row]
+        sym_idx, vals = sym_idx[entry_ok], vals[entry_ok]
+        lens = lens[~unsupported]
+        n, total = len(lens), int(lens.sum())
+        row = np.repeat(np.arange(n, dtype=np.intp), lens)
+    width = int(lens.max()) if n else 1
+    union = np.unique(sym_idx)
+    k = len(union)
+    if n and k <= max(8, 2 * width):
+        # Few distinct elements: a dense matrix over their union runs the shared fast path.
+        col = np.searchsorted(union, sym_idx)
+        X = np.zeros((n, k))
+        X[row, col] = vals
+        return Batch(_normalize_rows(X), union.astype(np.intp)), unsupported
+    pos = np.arange(total, dtype=np.intp) - np.repeat(np.cumsum(lens) - lens, lens)
+    frac = np.zeros((n, width))
+    idx = np.zeros((n, width), dtype=np.intp)
+    frac[row, pos] = vals
+    idx[row, pos] = sym_idx
+    # parse_composition already returns fractions; renormalizing keeps the invariant exact.
+    return Batch(_normalize_rows(frac), idx), unsupported
+
+
+def elements_of(batch: Batch) -> list[str]:
+    """Element symbols of a shared batch's columns (for messages and tests)."""
+    return [ELEMENTS[i] for i in np.atleast_1d(batch.idx)]

@@ -1,0 +1,217 @@
+"""Vectorized feature kernels over a :class:`~._batch.Batch`.
+
+No per-row Python: each kernel loops over chunks of rows and, inside a chunk, over element
+*columns* (at most a few dozen), doing whole-chunk numpy operations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._batch import CHUNK_ROWS, Batch
+from ._tables import MAX_Z, magpie_property, magpie_table, miedema_enthalpy_matrix
+
+__all__ = [
+    "magpie_stats",
+    "element_fractions",
+    "alloy_descriptors",
+    "ALLOY_LABELS",
+    "GAS_CONSTANT",
+]
+
+# matminer's PropertyStats.mode uses np.isclose(weights, weights.max()) with numpy's defaults.
+_MODE_RTOL = 1e-5
+_MODE_ATOL = 1e-8
+
+#: Molar gas constant, J/(mol K) (CODATA 2018, exact).
+GAS_CONSTANT = 8.314462618
+
+
+def _subset_tables(V: np.ndarray, reduce: np.ufunc, empty: float) -> np.ndarray:
+    """Min (or max) of ``V``'s rows over every subset of each group of 8 consecutive rows.
+
+    Returns ``T`` of shape ``(ceil(k/8), 256, p)`` where ``T[g, code]`` reduces the rows
+    ``8g + b`` whose bit ``b`` is set in ``code`` (``empty`` for code 0). With presence masks
+    packed into bytes (``np.packbits``), a row's min/max over present elements is then one
+    table lookup per group instead of a masked reduction over all ``k`` elements.
+    """
+    k, p = V.shape
+    groups = max(1, -(-k // 8))
+    T = np.full((groups, 256, p), empty)
+    for g in range(groups):
+        block = V[8 * g : 8 * g + 8]
+        for b in range(len(block)):
+            # subsets whose highest bit is b = (subsets of lower bits) plus element b
+            reduce(T[g, : 1 << b], block[b], out=T[g, 1 << b : 2 << b])
+    return T
+
+
+def _lookup(T: np.ndarray, codes: np.ndarray, reduce: np.ufunc) -> np.ndarray:
+    out = T[0][codes[:, 0]]
+    for g in range(1, T.shape[0]):
+        reduce(out, T[g][codes[:, g]], out=out)
+    return out
+
+
+def _mode_ties(F: np.ndarray) -> np.ndarray:
+    """Elements whose fraction is ``np.isclose`` to the row's largest fraction."""
+    fmax = F.max(axis=1, keepdims=True)
+    return (fmax - F) <= (_MODE_ATOL + _MODE_RTOL * fmax)
+
+
+def magpie_stats(batch: Batch, table: np.ndarray | None = None) -> np.ndarray:
+    """Minimum, maximum, range, mean, avg_dev and mode of element properties.
+
+    Semantics are those of matminer's ``ElementProperty`` with ``PropertyStats``: the mean
+    and the mean absolute deviation ``sum_i w_i |x_i - mean|`` are weighted by atomic
+    fraction; minimum/maximum/range run over the elements present (fraction > 0); ``mode``
+    is the property of the element with the largest fraction, the smallest such value when
+    several fractions are ``np.isclose`` to the largest (ties are judged on fractions that
+    sum to 1, so ``Fe0.5O0.5`` and ``Fe2O2`` agree).
+
+    Args:
+        batch: Normalized compositions.
+        table: ``(103, p)`` property table (default: the 22 Magpie preset properties).
+
+    Returns:
+        ``(n, p, 6)`` float64 array, statistics in :data:`MAGPIE_STATS` order.
+    """
+    if table is None:
+        table = magpie_table()
+    p = table.shape[1]
+    out = np.empty((len(batch), p, 6))
+    if batch.shared:
+        V = np.ascontiguousarray(table[batch.idx])
+        tmin = _subset_tables(V, np.minimum, np.inf)
+        tmax = _subset_tables(V, np.maximum, -np.inf)
+    dev = np.empty((min(len(batch), CHUNK_ROWS), p))
+    for start, chunk in batch.chunks():
+        F = chunk.frac
+        c = F.shape[0]
+        o = out[start : start + c]
+        d = dev[:c]
+        if batch.shared:
+            mean = F @ V
+            avg = np.zeros((c, p))
+            FT = np.ascontiguousarray(F.T)
+            for j in np.flatnonzero(FT.any(axis=1)):  # skip elements absent from the chunk
+                np.subtract(V[j], mean, out=d)
+                np.abs(d, out=d)
+                d *= FT[j][:, None]
+                avg += d
+            codes = np.packbits(F > 0, axis=1, bitorder="little")
+            mn = _lookup(tmin, codes, np.minimum)
+            mx = _lookup(tmax, codes, np.maximum)
+            mode = _lookup(tmin, np.packbits(_mode_ties(F), axis=1, bitorder="little"), np.minimum)
+        else:
+            Vs = table[chunk.idx.T]  # (m, c, p): values of each row's j-th element
+            FT = np.ascontiguousarray(F.T)
+            present = FT > 0
+            ties = _mode_ties(F).T
+            mean = np.zeros((c, p))
+            for j in range(FT.shape[0]):
+                mean += FT[j][:, None] * Vs[j]
+            avg = np.zeros((c, p))
+            mn = np.full((c, p), np.inf)
+            mx = np.full((c, p), -np.inf)
+            mode = np.full((c, p), np.inf)
+            for j in range(FT.shape[0]):
+                np.subtract(Vs[j], mean, out=d)
+                np.abs(d, out=d)
+                d *= FT[j][:, None]
+                avg += d
+                pj = present[j][:, None]
+                np.minimum(mn, np.where(pj, Vs[j], np.inf), out=mn)
+                np.maximum(mx, np.where(pj, Vs[j], -np.inf), out=mx)
+                np.minimum(mode, np.where(ties[j][:, None], Vs[j], np.inf), out=mode)
+        # Equal values (e.g. NdValence of Ag2HgI4): report the exact value and zero spread
+        # instead of rounding noise from the weighted sum.
+        same = mx == mn
+        np.copyto(mean, mn, where=same)
+        avg[same] = 0.0
+        o[:, :, 0] = mn
+        o[:, :, 1] = mx
+        np.subtract(mx, mn, out=o[:, :, 2])
+        o[:, :, 3] = mean
+        o[:, :, 4] = avg
+        o[:, :, 5] = mode
+    return out
+
+
+def element_fractions(batch: Batch) -> np.ndarray:
+    """``(n, 103)`` atomic fractions in Z order (H .. Lr), zeros for absent elements."""
+    out = np.zeros((len(batch), MAX_Z))
+    if batch.shared:
+        out[:, batch.idx] = batch.frac
+    else:
+        rows, cols = np.nonzero(batch.frac > 0)
+        out[rows, batch.idx[rows, cols]] = batch.frac[rows, cols]
+    return out
+
+
+#: Labels of :func:`alloy_descriptors`, in column order.
+ALLOY_LABELS: tuple[str, ...] = (
+    "alloy mixing entropy",
+    "alloy size mismatch delta",
+    "alloy VEC",
+    "alloy electronegativity delta",
+    "alloy mean melting T",
+    "alloy mixing enthalpy",
+    "alloy Yang omega",
+)
+
+
+def alloy_descriptors(batch: Batch, radius_property: str = "MiracleRadius") -> np.ndarray:
+    """High-entropy-alloy descriptors; see :class:`~.alloy.AlloyFeaturizer` for definitions.
+
+    Returns:
+        ``(n, 7)`` array in :data:`ALLOY_LABELS` order.
+    """
+    radius = magpie_property(radius_property)
+    vec = magpie_property("NValence")
+    chi = magpie_property("Electronegativity")
+    tm = magpie_property("MeltingT")
+    hmat = miedema_enthalpy_matrix()
+    out = np.empty((len(batch), len(ALLOY_LABELS)))
+    if batch.shared:
+        h_shared = hmat[np.ix_(batch.idx, batch.idx)]
+        h_missing = np.isnan(h_shared).astype(np.float64)
+        h_zero = np.nan_to_num(h_shared, nan=0.0)
+    for start, chunk in batch.chunks():
+        F = chunk.frac
+        idx = chunk.idx
+        present = F > 0
+        r, v, x, t = radius[idx], vec[idx], chi[idx], tm[idx]
+        logF = np.zeros_like(F)
+        np.log(F, out=logF, where=present)
+        entropy = -GAS_CONSTANT * np.einsum("cm,cm->c", F, logF) + 0.0  # no -0.0
+        r_mean = (F * r).sum(axis=1)
+        delta = 100.0 * np.sqrt((F * (1.0 - r / r_mean[:, None]) ** 2).sum(axis=1))
+        vec_mean = (F * v).sum(axis=1)
+        x_mean = (F * x).sum(axis=1)
+        x_delta = np.sqrt((F * (x - x_mean[:, None]) ** 2).sum(axis=1))
+        tm_mean = (F * t).sum(axis=1)
+        if batch.shared:
+            # Takeuchi-Inoue: sum_{i<j} 4 H_ij c_i c_j = 2 c^T H c with a zero diagonal.
+            enthalpy = 2.0 * np.einsum("ci,ci->c", F @ h_zero, F)
+            P = present.astype(np.float64)
+            missing = np.einsum("ci,ci->c", P @ h_missing, P) > 0
+        else:
+            hp = hmat[idx[:, :, None], idx[:, None, :]]
+            pair = present[:, :, None] & present[:, None, :]
+            missing = (np.isnan(hp) & pair).any(axis=(1, 2))
+            enthalpy = 2.0 * np.einsum("ci,cij,cj->c", F, np.where(pair, hp, 0.0), F)
+        enthalpy[missing] = np.nan
+        # Yang & Zhang (2012): Omega = Tm dS / |dH|, dS in kJ/(mol K) to match dH in kJ/mol;
+        # |dH| is floored at 1e-6 kJ/mol as in matminer's YangSolidSolution.
+        with np.errstate(invalid="ignore"):
+            omega = tm_mean * entropy / 1000.0 / np.maximum(np.abs(enthalpy), 1e-6)
+        o = out[start : start + F.shape[0]]
+        o[:, 0] = entropy
+        o[:, 1] = delta
+        o[:, 2] = vec_mean
+        o[:, 3] = x_delta
+        o[:, 4] = tm_mean
+        o[:, 5] = enthalpy
+        o[:, 6] = omega
+    return out

@@ -1,0 +1,290 @@
+"""CampaignPanel: suggestions, measured values, ``tell``, convergence and Pareto plots."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import anywidget
+import numpy as np
+import pandas as pd
+import traitlets
+
+from ..core import to_formula
+from ._frontend import esm
+from .plots import best_so_far
+
+__all__ = ["CampaignPanel"]
+
+
+class CampaignInputError(ValueError):
+    """A measured value typed into the panel that cannot be recorded."""
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+class CampaignPanel(anywidget.AnyWidget):
+    """A view over a :class:`~jupyter_matopt.optimize.Campaign`.
+
+    Shows the next suggestions as a table with one box per row and objective for the
+    measured value; "Record" ``tell``s the campaign the rows that have values (the campaign
+    appends them to its file at once), "Suggest" asks for more. The convergence plot shows
+    the best value so far by iteration, and the Pareto plot the non-dominated measurements of
+    a multi-objective campaign. All state lives in the campaign and its file, so after a
+    kernel restart ``CampaignPanel.from_path(path)`` shows the same campaign.
+
+    Args:
+        campaign: The campaign.
+        n_suggest: How many suggestions to ask for at a time.
+        suggest: Ask for suggestions now when the campaign has none pending.
+    """
+
+    _esm = esm("campaign")
+
+    components = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    objectives = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    suggestions = traitlets.List().tag(sync=True)
+    history = traitlets.List().tag(sync=True)
+    best_so_far = traitlets.List().tag(sync=True)
+    pareto = traitlets.List().tag(sync=True)
+    n_suggest = traitlets.Int(5).tag(sync=True)
+    path = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    busy = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, campaign: Any, *, n_suggest: int = 5, suggest: bool = True,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.campaign = campaign
+        self._rows: dict[int, dict[str, float]] = {}
+        self._next_id = 1
+        self.on_msg(self._on_custom_msg)
+        with self.hold_sync():
+            self.n_suggest = int(n_suggest)
+            self.components = list(_components(campaign))
+            self.objectives = list(_objectives(campaign))
+            self.path = str(getattr(campaign, "path", "") or "")
+        self.refresh()
+        pending = _pending(campaign)
+        if pending is not None and len(pending):
+            self._show(pending)
+        elif suggest:
+            self.suggest(self.n_suggest)
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str], **kwargs: Any) -> CampaignPanel:
+        """Reopen a campaign from its file (e.g. after a kernel restart) and show it."""
+        from ..optimize import Campaign
+
+        return cls(Campaign.load(path), **kwargs)
+
+    # ------------------------------------------------------------------ actions
+    def suggest(self, n: int | None = None) -> pd.DataFrame | None:
+        """Ask the campaign for ``n`` suggestions and show them (errors go to ``error``)."""
+        n = int(n if n is not None else self.n_suggest)
+        self.busy = True
+        try:
+            frame = self.campaign.suggest(n)
+            self._show(frame)
+            self.status = f"{len(frame)} suggestion{'s' if len(frame) != 1 else ''}"
+            self.error = ""
+            return frame
+        except Exception as exc:  # noqa: BLE001 - shown in the panel, not only logged
+            self.error = f"could not suggest: {exc}"
+            return None
+        finally:
+            self.busy = False
+
+    def record(self, values: Mapping[Any, Any]) -> int:
+        """Tell the campaign measured values of suggested rows.
+
+        Args:
+            values: Row id (as shown in the ``#`` column) -> value, or -> ``{objective:
+                value}`` for several objectives. Text is parsed as a number. Rows missing
+                here stay pending.
+
+        Returns:
+            The number of rows recorded (0 when the input was rejected; the reason is in
+            ``error``).
+        """
+        self.busy = True
+        try:
+            comps, ys, ids = self._parse(values)
+            if not ids:
+                raise CampaignInputError("type a measured value in at least one row first")
+            y: Any = ys if len(self.objectives) > 1 else [v[0] for v in ys]
+            self.campaign.tell(comps, y)
+            for i in ids:
+                self._rows.pop(i, None)
+            self.suggestions = [r for r in self.suggestions if r["id"] not in ids]
+            self.refresh()
+            self.status = f"recorded {len(ids)} measurement{'s' if len(ids) != 1 else ''}" + (
+                f" in {self.path}" if self.path else ""
+            )
+            self.error = ""
+            return len(ids)
+        except Exception as exc:  # noqa: BLE001
+            self.error = f"not recorded: {exc}"
+            return 0
+        finally:
+            self.busy = False
+
+    def refresh(self) -> None:
+        """Re-read history, best-so-far and Pareto front from the campaign."""
+        try:
+            hist = _history(self.campaign)
+            objs = list(self.objectives)
+            rows = []
+            for k, (_, r) in enumerate(hist.iterrows(), start=1):
+                comp = {c: float(r[c]) for c in self.components if c in r and _num(r[c])}
+                rows.append({
+                    "iteration": k,
+                    "formula": _formula(comp),
+                    "values": {o: _num(r.get(o)) for o in objs},
+                })
+            maximize = _maximize(self.campaign, objs)
+            first = objs[0] if objs else None
+            best = []
+            if first is not None and first in hist.columns and len(hist):
+                b = best_so_far(hist[first].to_numpy(float), maximize=maximize[0])
+                best = [_num(v) for v in b]
+            front: list[list[float]] = []
+            if len(objs) >= 2 and len(hist):
+                try:
+                    p = self.campaign.pareto()
+                    front = [[float(a), float(b)] for a, b in
+                             zip(p[objs[0]], p[objs[1]]) if _num(a) is not None]
+                except Exception:  # noqa: BLE001 - the front is a nicety; keep the rest
+                    front = []
+            with self.hold_sync():
+                self.history = rows
+                self.best_so_far = best
+                self.pareto = front
+        except Exception as exc:  # noqa: BLE001
+            self.error = f"could not read the campaign history: {exc}"
+
+    # ------------------------------------------------------------------ internals
+    def _show(self, frame: pd.DataFrame) -> None:
+        objs = list(self.objectives)
+        rows = []
+        for _, r in frame.iterrows():
+            comp = {c: float(r[c]) for c in self.components if c in r and _num(r[c])}
+            rid = self._next_id
+            self._next_id += 1
+            self._rows[rid] = comp
+            mean, std = _pred(r, objs)
+            rows.append({
+                "id": rid,
+                "formula": _formula(comp),
+                "fractions": comp,
+                "mean": mean,
+                "std": std,
+                "acquisition": _num(r.get("acquisition")),
+            })
+        self.suggestions = rows
+
+    def _parse(self, values: Mapping[Any, Any]) -> tuple[list[dict[str, float]], list[list[float]],
+                                                         list[int]]:
+        if not isinstance(values, Mapping):
+            raise CampaignInputError(f"expected row id -> value, got {values!r}")
+        objs = list(self.objectives) or ["value"]
+        comps, ys, ids = [], [], []
+        for key, raw in values.items():
+            try:
+                rid = int(key)
+            except (TypeError, ValueError):
+                raise CampaignInputError(f"{key!r} is not a row number") from None
+            if rid not in self._rows:
+                raise CampaignInputError(f"row {rid} is not a pending suggestion")
+            per = raw if isinstance(raw, Mapping) else {objs[0]: raw}
+            row = []
+            for o in objs:
+                text = per.get(o)
+                if text is None or (isinstance(text, str) and not text.strip()):
+                    raise CampaignInputError(f"row {rid}: the measured {o} is missing")
+                v = _num(text.strip().replace(",", ".") if isinstance(text, str) else text)
+                if v is None:
+                    raise CampaignInputError(
+                        f"row {rid}: {text!r} is not a number (type e.g. 1234.5)"
+                    )
+                row.append(v)
+            comps.append(dict(self._rows[rid]))
+            ys.append(row)
+            ids.append(rid)
+        return comps, ys, ids
+
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: Any = None) -> None:
+        if not isinstance(content, dict):
+            return
+        try:
+            if content.get("type") == "record":
+                self.record(content.get("values") or {})
+            elif content.get("type") == "suggest":
+                n = int(content.get("n") or self.n_suggest)
+                self.n_suggest = max(1, n)
+                self.suggest(self.n_suggest)
+        except Exception as exc:  # noqa: BLE001
+            self.error = str(exc)
+
+
+def _formula(comp: Mapping[str, float]) -> str:
+    pos = {k: v for k, v in comp.items() if v > 0}
+    return to_formula(pos) if pos else ""
+
+
+def _components(campaign: Any) -> list[str]:
+    space = getattr(campaign, "space", None)
+    if space is not None:
+        return list(space.components)
+    return list(getattr(campaign, "components", []))
+
+
+def _objectives(campaign: Any) -> list[str]:
+    objs = getattr(campaign, "objectives", None)
+    if objs:
+        return [str(o) for o in objs]
+    return [str(getattr(campaign, "target", None) or "value")]
+
+
+def _maximize(campaign: Any, objs: list[str]) -> list[bool]:
+    d = getattr(campaign, "directions", None) or getattr(campaign, "direction", None) or "max"
+    if isinstance(d, str):
+        d = [d] * len(objs)
+    return [str(x).lower().startswith("max") for x in d] or [True]
+
+
+def _history(campaign: Any) -> pd.DataFrame:
+    hist = campaign.history
+    return hist if isinstance(hist, pd.DataFrame) else pd.DataFrame(hist)
+
+
+def _pending(campaign: Any) -> pd.DataFrame | None:
+    pending = getattr(campaign, "pending", None)
+    if callable(pending):
+        pending = pending()
+    return pending if isinstance(pending, pd.DataFrame) else None
+
+
+def _pred(row: pd.Series, objs: list[str]) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    mean: dict[str, float | None] = {}
+    std: dict[str, float | None] = {}
+    for o in objs:
+        if len(objs) == 1:
+            mean[o] = _num(row.get("mean", row.get(f"mean_{o}")))
+            std[o] = _num(row.get("std", row.get(f"std_{o}")))
+        else:
+            mean[o] = _num(row.get(f"mean_{o}"))
+            std[o] = _num(row.get(f"std_{o}"))
+    return mean, std
+
+
+_ = np  # numpy is used by callers through best_so_far; keep the import explicit

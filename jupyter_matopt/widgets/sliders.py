@@ -1,0 +1,464 @@
+"""CompositionSliders: one slider per element, coupled so that the fractions sum to 1."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets
+
+from ..core import CompositionError, CompositionSpace, is_element, parse_composition, to_formula
+from ._frontend import esm
+from ._model import Evaluator
+from .rebalance import RebalanceError, feasible_fractions, rebalance
+
+__all__ = ["CompositionSliders"]
+
+
+class CompositionSliders(anywidget.AnyWidget):
+    """Sliders for a composition whose fractions always sum to 1, with a live prediction.
+
+    Moving one slider rebalances the free others in proportion (see
+    :func:`~jupyter_matopt.widgets.rebalance.rebalance`), respecting bounds and locked
+    elements. The browser does this during a drag and sends the kernel settled values only.
+    The formula box is synced both ways; elements can be added and removed. With a model the
+    view shows the prediction with its uncertainty, the out-of-domain flag and its reason,
+    and a per-element contribution chart.
+
+    Args:
+        space_or_elements: A :class:`~jupyter_matopt.core.CompositionSpace` (bounds, fixed
+            fractions and step come from it), a list of element symbols, a formula such as
+            ``"Fe70Cr20Ni10"`` or a mapping of element to amount (the start composition).
+        model: An optional fitted :class:`~jupyter_matopt.models.PropertyModel`.
+        fractions: Start composition (defaults to the centre of the allowed region, or the
+            formula given as ``space_or_elements``).
+        step: Slider step for the fractions (``0`` for continuous); overrides the space's.
+        **kwargs: Passed to ``anywidget.AnyWidget``.
+
+    Errors from the model or from user input never escape an observer: they appear in the
+    synced ``error`` trait, which the view displays.
+    """
+
+    _esm = esm("sliders")
+
+    elements = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    fractions = traitlets.Dict().tag(sync=True)
+    lower = traitlets.Dict().tag(sync=True)
+    upper = traitlets.Dict().tag(sync=True)
+    fixed = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    step = traitlets.Float(0.0).tag(sync=True)
+    formula = traitlets.Unicode("").tag(sync=True)
+    prediction = traitlets.Dict().tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    busy = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(
+        self,
+        space_or_elements: CompositionSpace | Sequence[str] | Mapping[str, float] | str,
+        model: Any = None,
+        *,
+        fractions: Mapping[str, float] | str | None = None,
+        step: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        start: dict[str, float] | None = None
+        spec = space_or_elements
+        lower: dict[str, float] = {}
+        upper: dict[str, float] = {}
+        fixed: list[str] = []
+        space_step = 0.0
+        if isinstance(spec, CompositionSpace):
+            elements = list(spec.components)
+            lower = {e: float(v) for e, v in zip(elements, spec.lower)}
+            upper = {e: float(v) for e, v in zip(elements, spec.upper)}
+            fixed = [e for e in elements if e in spec.fixed]
+            space_step = float(spec.step or 0.0)
+        elif isinstance(spec, (str, Mapping)):
+            start = parse_composition(spec)
+            elements = list(start)
+        else:
+            elements = [str(e).strip() for e in spec]
+            if isinstance(spec, (bytes, bytearray)) or not elements:
+                raise CompositionError(
+                    f"CompositionSliders needs a CompositionSpace, element symbols or a formula, "
+                    f"got {space_or_elements!r}"
+                )
+        if len(set(elements)) != len(elements):
+            raise CompositionError(f"elements are given twice in {elements}")
+        self._evaluator = Evaluator(model) if model is not None else None
+        self._model = model
+        self._guard = False
+        super().__init__(**kwargs)
+        self.on_msg(self._on_custom_msg)
+        if fractions is not None:
+            start = parse_composition(fractions)
+            missing = [e for e in start if e not in elements]
+            if missing:
+                raise CompositionError(
+                    f"fractions name {missing}, which are not among the sliders {elements}"
+                )
+        self._guard = True
+        try:
+            with self.hold_trait_notifications():
+                self.elements = elements
+                self.lower = {e: lower.get(e, 0.0) for e in elements}
+                self.upper = {e: upper.get(e, 1.0) for e in elements}
+                self.fixed = fixed
+                self.step = float(step) if step is not None else space_step
+        finally:
+            self._guard = False
+        locks = {e: float(lower[e]) for e in fixed}
+        if start is None:
+            start = _centre(elements, self.lower, self.upper, locks)
+        values = {e: float(start.get(e, 0.0)) for e in elements}
+        values = feasible_fractions(values, self.lower, self.upper, self._locks(values))
+        self._apply(self._snap(values))
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def model(self) -> Any:
+        """The model whose prediction is shown (``None`` for plain sliders)."""
+        return self._model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        self._model = model
+        self._evaluator = Evaluator(model) if model is not None else None
+        self._update_prediction()
+
+    @property
+    def composition(self) -> dict[str, float]:
+        """The current fractions (non-zero ones), as a new dict."""
+        return {e: v for e, v in self.fractions.items() if v > 0}
+
+    def set_fraction(self, element: str, value: float) -> dict[str, float]:
+        """Move one slider as a drag would: the free others rebalance to keep the sum at 1.
+
+        Returns:
+            The new fractions.
+
+        Raises:
+            RebalanceError: when ``element`` is unknown or locked, or the locks leave no
+                room (the message is also put in ``error``).
+        """
+        try:
+            new = rebalance(
+                self.fractions, element, value, self.lower, self.upper, self.fixed,
+                step=self.step,
+            )
+        except RebalanceError as exc:
+            self.error = str(exc)
+            raise
+        self.fractions = new
+        return dict(self.fractions)
+
+    def set_composition(self, composition: Mapping[str, float] | str) -> None:
+        """Set all sliders from a formula or mapping (like typing it in the formula box)."""
+        self.formula = composition if isinstance(composition, str) else to_formula(
+            parse_composition(composition)
+        )
+
+    def add_element(self, element: str, fraction: float = 0.0) -> None:
+        """Add a slider for ``element`` (at ``fraction``, the others scaled to make room)."""
+        try:
+            self._add_element(element, fraction)
+        except CompositionError as exc:
+            self.error = str(exc)
+            raise
+
+    def remove_element(self, element: str) -> None:
+        """Remove the slider of ``element``; the others are renormalized to sum to 1."""
+        try:
+            self._remove_element(element)
+        except CompositionError as exc:
+            self.error = str(exc)
+            raise
+
+    def predict_now(self) -> dict[str, Any]:
+        """Recompute and return the prediction for the current fractions."""
+        self._update_prediction()
+        return dict(self.prediction)
+
+    # ------------------------------------------------------------------ internals
+    def _locks(self, values: Mapping[str, float]) -> dict[str, float]:
+        lo, hi = self.lower, self.upper
+        out = {}
+        for e in self.fixed:
+            if e in values:
+                v = float(values[e])
+                out[e] = min(max(v, lo.get(e, 0.0)), hi.get(e, 1.0))
+        return out
+
+    def _snap(self, values: dict[str, float]) -> dict[str, float]:
+        """Put feasible fractions on the step grid (a no-op move of the first free slider)."""
+        if self.step <= 0:
+            return values
+        free = [e for e in self.elements if e not in self.fixed]
+        if not free:
+            return values
+        try:
+            return rebalance(values, free[0], values[free[0]], self.lower, self.upper,
+                             self.fixed, step=self.step)
+        except RebalanceError:
+            return values
+
+    def _apply(self, fractions: Mapping[str, float], *, formula: str | None = None) -> None:
+        """Set fractions and formula together, then update the prediction."""
+        self._guard = True
+        try:
+            with self.hold_sync():
+                self.fractions = {e: float(fractions.get(e, 0.0)) for e in self.elements}
+                self.formula = formula if formula is not None else _formula(self.fractions)
+        finally:
+            self._guard = False
+        self._update_prediction()
+
+    def _add_element(self, element: str, fraction: float = 0.0) -> None:
+        name = str(element).strip()
+        if not name:
+            raise CompositionError("type an element symbol to add, e.g. Mo")
+        if all(is_element(e) for e in self.elements) and not is_element(name):
+            raise CompositionError(f"{name!r} is not a chemical element symbol (e.g. Mo, Ti, Al)")
+        if name in self.elements:
+            raise CompositionError(f"{name} is already one of the sliders")
+        if not (0.0 <= fraction <= 1.0):
+            raise CompositionError(f"the fraction of {name} must be in [0, 1], got {fraction}")
+        values = {e: v * (1.0 - fraction) for e, v in self.fractions.items()}
+        values[name] = float(fraction)
+        self._guard = True
+        try:
+            with self.hold_sync():
+                self.elements = [*self.elements, name]
+                self.lower = {**self.lower, name: 0.0}
+                self.upper = {**self.upper, name: 1.0}
+        finally:
+            self._guard = False
+        self._apply(feasible_fractions(values, self.lower, self.upper, self._locks(values)))
+        self.error = ""
+
+    def _remove_element(self, element: str) -> None:
+        if element not in self.elements:
+            raise CompositionError(f"{element!r} is not one of the sliders {self.elements}")
+        if len(self.elements) == 1:
+            raise CompositionError(f"cannot remove {element}: it is the only element")
+        rest = [e for e in self.elements if e != element]
+        lower = {e: self.lower.get(e, 0.0) for e in rest}
+        upper = {e: self.upper.get(e, 1.0) for e in rest}
+        fixed = [e for e in self.fixed if e in rest]
+        values = {e: float(self.fractions.get(e, 0.0)) for e in rest}
+        total = sum(values.values())
+        if total > 0:
+            values = {e: v / total for e, v in values.items()}
+        else:
+            values = {e: 1.0 / len(rest) for e in rest}
+        locks = {e: values[e] for e in fixed}
+        try:
+            new = feasible_fractions(values, lower, upper, locks)
+        except RebalanceError:
+            # the locks cannot survive the renormalization: release them rather than refuse
+            fixed, locks = [], {}
+            new = feasible_fractions(values, lower, upper, locks)
+        self._guard = True
+        try:
+            with self.hold_sync():
+                self.elements = rest
+                self.lower = lower
+                self.upper = upper
+                self.fixed = fixed
+        finally:
+            self._guard = False
+        self._apply(new)
+        self.error = ""
+
+    def _update_prediction(self) -> None:
+        if self._evaluator is None:
+            return
+        self.busy = True
+        try:
+            x = np.array([self.fractions.get(e, 0.0) for e in self.elements], dtype=float)
+            self.prediction = self._evaluator.evaluate(x, list(self.elements))
+            if self.error.startswith("prediction failed"):
+                self.error = ""
+        except Exception as exc:  # noqa: BLE001 - an observer must show, not raise
+            self.prediction = {**self.prediction, "mean": None, "std": None}
+            self.error = f"prediction failed: {exc}"
+        finally:
+            self.busy = False
+
+    # ------------------------------------------------------------------ observers
+    @traitlets.observe("fractions")
+    def _on_fractions(self, change: dict[str, Any]) -> None:
+        if self._guard:
+            return
+        try:
+            values = _clean(change["new"], self.elements)
+            lo, hi = self.lower, self.upper
+            ok = abs(math.fsum(values.values()) - 1.0) <= 1e-6 and all(
+                lo.get(e, 0.0) - 1e-9 <= v <= hi.get(e, 1.0) + 1e-9 for e, v in values.items()
+            )
+            if ok:
+                total = math.fsum(values.values())
+                values = {e: v / total for e, v in values.items()}
+            else:
+                values = feasible_fractions(values, lo, hi, self._locks(change["old"] or values))
+            self._apply(values)
+            if self.error and not self.error.startswith("prediction failed"):
+                self.error = ""
+        except Exception as exc:  # noqa: BLE001
+            self._guard = True
+            try:
+                self.fractions = change["old"]
+            finally:
+                self._guard = False
+            self.error = str(exc)
+
+    @traitlets.observe("formula")
+    def _on_formula(self, change: dict[str, Any]) -> None:
+        if self._guard:
+            return
+        text = change["new"]
+        try:
+            parsed = parse_composition(text)
+            new_elements = [e for e in parsed if e not in self.elements]
+            if new_elements and all(is_element(e) for e in self.elements):
+                self._guard = True
+                try:
+                    with self.hold_sync():
+                        self.elements = [*self.elements, *new_elements]
+                        self.lower = {**self.lower, **{e: 0.0 for e in new_elements}}
+                        self.upper = {**self.upper, **{e: 1.0 for e in new_elements}}
+                finally:
+                    self._guard = False
+            elif new_elements:
+                raise CompositionError(f"{new_elements} are not among the sliders {self.elements}")
+            values = {e: parsed.get(e, 0.0) for e in self.elements}
+            # a typed formula sets every slider, locked ones included
+            fitted = feasible_fractions(values, self.lower, self.upper, None)
+            moved = max(abs(fitted[e] - values[e]) for e in self.elements)
+            self._apply(fitted, formula=text if moved <= 1e-9 else None)
+            self.error = (
+                ""
+                if moved <= 1e-9
+                else f"{text} lies outside the slider bounds; showing the nearest allowed "
+                f"composition {self.formula}"
+            )
+        except Exception as exc:  # noqa: BLE001
+            self.error = str(exc)
+
+    @traitlets.observe("fixed")
+    def _on_fixed(self, change: dict[str, Any]) -> None:
+        if self._guard:
+            return
+        wanted = list(dict.fromkeys(change["new"]))
+        keep = [e for e in wanted if e in self.elements]
+        if keep != change["new"]:
+            self._guard = True
+            try:
+                self.fixed = keep
+            finally:
+                self._guard = False
+        unknown = [e for e in wanted if e not in self.elements]
+        if unknown:
+            self.error = f"cannot lock {unknown}: not among the sliders {self.elements}"
+
+    @traitlets.observe("elements")
+    def _on_elements(self, change: dict[str, Any]) -> None:
+        if self._guard:
+            return
+        old, new = list(change["old"]), list(dict.fromkeys(change["new"]))
+        self._guard = True
+        self.elements = old
+        self._guard = False
+        try:
+            for e in [e for e in old if e not in new]:
+                self._remove_element(e)
+            for e in [e for e in new if e not in old]:
+                self._add_element(e)
+        except CompositionError as exc:
+            self.error = str(exc)
+
+    @traitlets.observe("lower", "upper")
+    def _on_bounds(self, change: dict[str, Any]) -> None:
+        if self._guard:
+            return
+        try:
+            lo = {e: float(self.lower.get(e, 0.0)) for e in self.elements}
+            hi = {e: float(self.upper.get(e, 1.0)) for e in self.elements}
+            bad = [e for e in self.elements if not (0.0 <= lo[e] <= hi[e] <= 1.0)]
+            if bad:
+                raise CompositionError(
+                    f"bounds of {bad} must satisfy 0 <= lower <= upper <= 1"
+                )
+            values = dict(self.fractions)
+            self._apply(feasible_fractions(values, lo, hi, self._locks(values)))
+        except Exception as exc:  # noqa: BLE001
+            self._guard = True
+            try:
+                setattr(self, change["name"], change["old"])
+            finally:
+                self._guard = False
+            self.error = str(exc)
+
+    @traitlets.observe("step")
+    def _on_step(self, change: dict[str, Any]) -> None:
+        if change["new"] < 0 or change["new"] > 1 or not math.isfinite(change["new"]):
+            self._guard = True
+            self.step = change["old"]
+            self._guard = False
+            self.error = f"step must be 0 (continuous) or in (0, 1], got {change['new']}"
+
+    def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any] | None = None) -> None:
+        """Actions from the view: ``add_element``, ``remove_element``, ``set_fraction``."""
+        if not isinstance(content, dict):
+            return
+        kind = content.get("type")
+        try:
+            if kind == "add_element":
+                self._add_element(str(content.get("element", "")))
+            elif kind == "remove_element":
+                self._remove_element(str(content.get("element", "")))
+            elif kind == "set_fraction":
+                self.set_fraction(str(content["element"]), float(content["value"]))
+        except Exception as exc:  # noqa: BLE001
+            self.error = str(exc)
+
+
+def _clean(values: Any, elements: Iterable[str]) -> dict[str, float]:
+    if not isinstance(values, Mapping):
+        raise CompositionError(f"fractions must be a mapping of element to fraction, got {values!r}")
+    elements = list(elements)
+    extra = [e for e in values if e not in elements]
+    if extra:
+        raise CompositionError(f"fractions name {extra}, which are not among the sliders {elements}")
+    out = {}
+    for e in elements:
+        try:
+            v = float(values.get(e, 0.0))
+        except (TypeError, ValueError):
+            raise CompositionError(f"the fraction of {e} is not a number: {values.get(e)!r}") from None
+        if not math.isfinite(v):
+            raise CompositionError(f"the fraction of {e} must be finite, got {v}")
+        out[e] = max(v, 0.0)
+    return out
+
+
+def _centre(
+    elements: Sequence[str], lower: Mapping[str, float], upper: Mapping[str, float],
+    locks: Mapping[str, float],
+) -> dict[str, float]:
+    """The same share of every free element's range: equal fractions without bounds."""
+    free = [e for e in elements if e not in locks]
+    slack = 1.0 - sum(locks.values()) - sum(lower[e] for e in free)
+    width = sum(upper[e] - lower[e] for e in free)
+    t = slack / width if width > 0 else 0.0
+    return {e: (locks[e] if e in locks else lower[e] + t * (upper[e] - lower[e]))
+            for e in elements}
+
+
+def _formula(fractions: Mapping[str, float]) -> str:
+    return to_formula({e: v for e, v in fractions.items() if v > 1e-12}) if any(
+        v > 1e-12 for v in fractions.values()
+    ) else ""

@@ -1,0 +1,183 @@
+"""The slider coupling rule: invariants under any sequence of moves, and Python/TS agreement."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jupyter_matopt.widgets.rebalance import RebalanceError, feasible_fractions, rebalance
+
+REPO = Path(__file__).resolve().parents[2]
+ELEMENTS = ["Fe", "Cr", "Ni", "Mo", "Mn", "Si", "C", "Al"]
+
+
+def check_invariants(fr, lower, upper, fixed_values, *, tol=1e-9):
+    assert abs(math.fsum(fr.values()) - 1.0) <= tol, fr
+    for e, v in fr.items():
+        assert lower.get(e, 0.0) - tol <= v <= upper.get(e, 1.0) + tol, (e, v, lower, upper)
+    for e, v in fixed_values.items():
+        assert fr[e] == v, (e, fr[e], v)
+
+
+@st.composite
+def spaces(draw):
+    k = draw(st.integers(2, 7))
+    els = ELEMENTS[:k]
+    lower, upper = {}, {}
+    for e in els:
+        lo = draw(st.sampled_from([0.0, 0.0, 0.01, 0.05, 0.1]))
+        hi = draw(st.sampled_from([1.0, 1.0, 0.9, 0.5, 0.3]))
+        lower[e], upper[e] = lo, max(hi, lo)
+    if sum(lower.values()) > 1 or sum(upper.values()) < 1:
+        lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
+    n_fixed = draw(st.integers(0, max(0, k - 2)))
+    fixed = els[:n_fixed]
+    raw = {e: draw(st.floats(0.0, 1.0)) for e in els}
+    start = feasible_fractions(raw, lower, upper, None)
+    return els, lower, upper, fixed, start
+
+
+moves = st.lists(
+    st.tuples(st.integers(0, 10), st.floats(-0.5, 1.5, allow_nan=False)), min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spaces(), moves)
+def test_any_sequence_of_moves_keeps_sum_bounds_and_locks(space, seq):
+    els, lower, upper, fixed, fr = space
+    check_invariants(fr, lower, upper, {})
+    locked = {e: fr[e] for e in fixed}
+    free = [e for e in els if e not in fixed]
+    for idx, value in seq:
+        changed = free[idx % len(free)]
+        try:
+            fr = rebalance(fr, changed, value, lower, upper, fixed)
+        except RebalanceError:
+            # only when the locks leave the moved element no room at all
+            assert len(free) == 1 or any(lower[e] > 0 for e in els)
+            continue
+        check_invariants(fr, lower, upper, locked)
+        assert list(fr) == els
+
+
+@settings(max_examples=200, deadline=None)
+@given(spaces(), moves, st.sampled_from([0.01, 0.05, 0.1, 0.005]))
+def test_grid_moves_stay_on_the_grid(space, seq, step):
+    els, lower, upper, fixed, _ = space
+    n = round(1 / step)
+    # a grid start with grid bounds
+    lower = {e: math.ceil(lower[e] * n) / n for e in els}
+    upper = {e: max(lower[e], math.floor(upper[e] * n) / n) for e in els}
+    if sum(lower.values()) > 1 or sum(upper.values()) < 1:
+        lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
+    units = [math.floor(n / len(els))] * len(els)
+    units[0] += n - sum(units)
+    fr = {e: u / n for e, u in zip(els, units)}
+    fr = feasible_fractions(fr, lower, upper, None)
+    fr = rebalance(fr, els[-1], fr[els[-1]], lower, upper, [], step=step)  # snap the start
+    locked = {e: fr[e] for e in fixed}
+    free = [e for e in els if e not in fixed]
+    for idx, value in seq:
+        try:
+            fr = rebalance(fr, free[idx % len(free)], value, lower, upper, fixed, step=step)
+        except RebalanceError:
+            continue
+        check_invariants(fr, lower, upper, locked, tol=1e-9)
+        for e, v in fr.items():
+            assert abs(v * n - round(v * n)) < 1e-6, (e, v, n)
+
+
+def test_others_keep_their_ratio_with_zero_lower_bounds():
+    out = rebalance({"Fe": 0.7, "Cr": 0.2, "Ni": 0.1}, "Fe", 0.4)
+    assert out["Fe"] == pytest.approx(0.4)
+    assert out["Cr"] / out["Ni"] == pytest.approx(2.0)
+    out = rebalance({"Fe": 0.7, "Cr": 0.2, "Ni": 0.1}, "Fe", 0.95)
+    assert out["Cr"] / out["Ni"] == pytest.approx(2.0)
+
+
+def test_growth_caps_at_upper_bounds_and_spills_over():
+    out = rebalance({"Fe": 0.8, "Cr": 0.1, "Ni": 0.1}, "Fe", 0.2, upper={"Cr": 0.3})
+    assert out == pytest.approx({"Fe": 0.2, "Cr": 0.3, "Ni": 0.5})
+
+
+def test_zero_others_share_equally():
+    out = rebalance({"Fe": 1.0, "Cr": 0.0, "Ni": 0.0}, "Fe", 0.5)
+    assert out == pytest.approx({"Fe": 0.5, "Cr": 0.25, "Ni": 0.25})
+
+
+def test_request_is_clipped_to_what_the_others_can_absorb():
+    out = rebalance({"Fe": 0.5, "Cr": 0.5}, "Fe", 2.0, lower={"Cr": 0.1})
+    assert out == pytest.approx({"Fe": 0.9, "Cr": 0.1})
+
+
+def test_locked_and_unknown_elements_are_refused():
+    with pytest.raises(RebalanceError, match="locked"):
+        rebalance({"Fe": 0.5, "Cr": 0.5}, "Fe", 0.2, fixed=["Fe"])
+    with pytest.raises(RebalanceError, match="not one of"):
+        rebalance({"Fe": 0.5, "Cr": 0.5}, "Ni", 0.2)
+    with pytest.raises(RebalanceError, match="finite"):
+        rebalance({"Fe": 0.5, "Cr": 0.5}, "Fe", float("nan"))
+
+
+def test_feasible_fractions_projects_and_refuses_infeasible():
+    out = feasible_fractions({"Fe": 2.0, "Cr": 0.0}, {"Cr": 0.2}, {})
+    assert out == pytest.approx({"Fe": 0.8, "Cr": 0.2})
+    with pytest.raises(RebalanceError, match="no composition fits"):
+        feasible_fractions({"Fe": 0.5, "Cr": 0.5}, {"Fe": 0.7, "Cr": 0.7}, {})
+
+
+def _random_cases(n: int, seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n):
+        k = rng.randint(2, 7)
+        els = ELEMENTS[:k]
+        lower = {e: rng.choice([0.0, 0.0, 0.02, 0.1]) for e in els}
+        upper = {e: rng.choice([1.0, 1.0, 0.6, 0.35]) for e in els}
+        if sum(lower.values()) > 1 or sum(upper.values()) < 1:
+            lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
+        step = rng.choice([0.0, 0.0, 0.01, 0.05])
+        fixed = els[: rng.randint(0, k - 2)] if rng.random() < 0.4 else []
+        raw = {e: rng.random() ** 2 for e in els}
+        if rng.random() < 0.2:
+            raw[els[-1]] = 0.0
+        fr = feasible_fractions(raw, lower, upper, None)
+        free = [e for e in els if e not in fixed]
+        changed = rng.choice(free)
+        value = rng.uniform(-0.2, 1.2)
+        case = {"fractions": fr, "changed": changed, "new_value": value, "lower": lower,
+                "upper": upper, "fixed": fixed, "step": step}
+        try:
+            case["expected"] = rebalance(fr, changed, value, lower, upper, fixed, step=step)
+            case["error"] = False
+        except RebalanceError:
+            case["error"] = True
+        cases.append(case)
+    return cases
+
+
+def test_typescript_twin_agrees_with_python(tmp_path):
+    node = shutil.which("node")
+    if node is None or not (REPO / "node_modules" / "esbuild").is_dir():
+        pytest.skip("node or the npm dev dependencies (esbuild) are not installed")
+    cases = _random_cases(2000)
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases))
+    env = {**os.environ, "MATOPT_REBALANCE_CASES": str(path)}
+    proc = subprocess.run(
+        [node, "--test", str(REPO / "js" / "widgets" / "rebalance.test.mjs")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "# fail 0" in proc.stdout and "# skipped 0" in proc.stdout, proc.stdout[-2000:]
