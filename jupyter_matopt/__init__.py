@@ -14,6 +14,8 @@ from .core import (
     parse_compositions,
     to_formula,
 )
+from .data import Dataset, DatasetError, list_datasets, load_dataset, load_pool
+from .session import session
 
 __all__ = [
     "__version__",
@@ -22,6 +24,12 @@ __all__ = [
     "parse_composition",
     "parse_compositions",
     "to_formula",
+    "Dataset",
+    "DatasetError",
+    "list_datasets",
+    "load_dataset",
+    "load_pool",
+    "session",
 ]
 
 

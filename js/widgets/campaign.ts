@@ -26,7 +26,7 @@ export const TRAITS = [
 interface Suggestion {
   id: number;
   formula: string;
-  fractions: Record<string, number>;
+  inputs: Record<string, number>;
   mean?: Record<string, number | null>;
   std?: Record<string, number | null>;
   acquisition?: number | null;
@@ -96,7 +96,7 @@ function render({ model, el }: RenderProps): () => void {
       const cells: Array<HTMLElement> = [
         h('td', {}, [String(r.id)]),
         h('td', { class: 'jp-matopt-formula-cell' }, [r.formula]),
-        ...comps.map(c => h('td', {}, [fmt((r.fractions[c] ?? 0) * 100, 3)])),
+        ...comps.map(c => h('td', {}, [fmt(r.inputs[c] ?? 0, 3)])),
         ...objs.map(o => {
           const m = r.mean?.[o];
           const sd = r.std?.[o];

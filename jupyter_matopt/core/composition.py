@@ -164,12 +164,12 @@ def parse_composition(
             empty or garbage text, or unbalanced brackets.
     """
     if isinstance(x, str):
-        text = x.strip()
-        if not text:
+        if not x or x.isspace():
             raise _fail(x, "empty formula")
-        amounts = _parse_flat(text)
+        # both parsers skip surrounding whitespace, so errors name and index the input as given
+        amounts = _parse_flat(x)
         if amounts is None:
-            amounts = _parse_nested(text)
+            amounts = _parse_nested(x)
     elif isinstance(x, Mapping):  # includes pymatgen Composition (keys are Element objects)
         amounts = _from_mapping(x)
     elif hasattr(x, "get_el_amt_dict"):  # Composition-like, without importing pymatgen

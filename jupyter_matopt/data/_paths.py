@@ -70,11 +70,17 @@ class Lookup:
     def find(self, *filenames: str) -> Path | None:
         """The first existing file among ``folders() x filenames``.
 
-        A ``data_dir`` that is itself a file is returned as is, so that
-        ``data_dir="/some/where/matbench_steels.csv"`` also works.
+        A ``data_dir`` that is itself one of ``filenames`` is returned as is, so that
+        ``data_dir="/some/where/matbench_steels.csv"`` also works; a file of another name is
+        refused rather than read as the wrong dataset.
         """
         if self.data_dir is not None and self.data_dir.is_file():
-            return self.data_dir
+            if self.data_dir.name in filenames:
+                return self.data_dir
+            raise DatasetError(
+                f"data_dir {str(self.data_dir)!r} is a file, but this dataset reads "
+                f"{' or '.join(filenames)}; pass the folder holding it (or that file)"
+            )
         for folder in self.folders():
             for name in filenames:
                 path = folder / name

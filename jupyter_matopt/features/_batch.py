@@ -54,28 +54,49 @@ class Batch:
             yield start, Batch(self.frac[start:stop], idx)
 
 
+def row_sums(X: np.ndarray) -> np.ndarray:
+    """Row sums accumulated column by column, left to right.
+
+    Unlike ``X.sum(axis=1)`` (pairwise, with groupings that depend on the column count),
+    a sequential sum is unchanged by zero columns, so a composition's value does not depend
+    on which other elements the batch happens to contain.
+    """
+    total = X[:, 0].copy() if X.shape[1] else np.zeros(X.shape[0])
+    for j in range(1, X.shape[1]):
+        total += X[:, j]
+    return total
+
+
 def _normalize_rows(X: np.ndarray, row_offset: int = 0) -> np.ndarray:
-    """Divide rows by their sums after checking they are finite, >= 0 and not all zero."""
-    # One reduction answers both "is anything NaN/inf" and "is anything negative" cheaply.
-    if not np.isfinite(X).all():
-        r = int(np.nonzero(~np.isfinite(X).all(axis=1))[0][0])
-        raise CompositionError(
-            f"fraction matrix row {r + row_offset} contains NaN or infinite values; "
-            "fractions must be finite numbers >= 0"
-        )
-    if (X < 0).any():
-        r = int(np.nonzero((X < 0).any(axis=1))[0][0])
-        raise CompositionError(
-            f"fraction matrix row {r + row_offset} has a negative fraction; fractions must be >= 0"
-        )
-    total = X.sum(axis=1)
-    if not (total > 0).all():
-        r = int(np.nonzero(~(total > 0))[0][0])
-        raise CompositionError(
-            f"fraction matrix row {r + row_offset} has no positive fraction; every row needs "
-            "at least one element present"
-        )
-    return X / total[:, None]
+    """Divide rows by their sums after checking they are finite, >= 0 and not all zero.
+
+    Works through the rows in chunks so that the checks and sums run on cached data.
+    """
+    out = np.empty(X.shape, dtype=np.float64)
+    step = 4 * CHUNK_ROWS
+    for start in range(0, X.shape[0], step):
+        chunk = X[start : start + step]
+        if not np.isfinite(chunk).all():
+            r = start + int(np.nonzero(~np.isfinite(chunk).all(axis=1))[0][0])
+            raise CompositionError(
+                f"fraction matrix row {r + row_offset} contains NaN or infinite values; "
+                "fractions must be finite numbers >= 0"
+            )
+        if (chunk < 0).any():
+            r = start + int(np.nonzero((chunk < 0).any(axis=1))[0][0])
+            raise CompositionError(
+                f"fraction matrix row {r + row_offset} has a negative fraction; "
+                "fractions must be >= 0"
+            )
+        total = row_sums(chunk)
+        if not (total > 0).all():
+            r = start + int(np.nonzero(~(total > 0))[0][0])
+            raise CompositionError(
+                f"fraction matrix row {r + row_offset} has no positive fraction; every row "
+                "needs at least one element present"
+            )
+        np.divide(chunk, total[:, None], out=out[start : start + step])
+    return out
 
 
 def batch_from_fractions(X: Any, elements: Sequence[str] | None) -> Batch:
@@ -114,6 +135,11 @@ def batch_from_fractions(X: Any, elements: Sequence[str] | None) -> Batch:
         raise CompositionError(
             f"X must have shape (n, {len(elements)}) to match `elements`, got {arr.shape}"
         )
+    # Columns in Z order: kernels accumulate left to right, so every layout of the same
+    # composition sums in the same order and gives bit-identical features.
+    order = np.argsort(idx, kind="stable")
+    if not (order == np.arange(len(order))).all():
+        idx, arr = idx[order], arr[:, order]
     return Batch(_normalize_rows(arr), idx)
 
 
@@ -279,6 +305,9 @@ def _pack(parsed: list[dict[str, float]]) -> tuple[Batch, np.ndarray]:
         X = np.zeros((n, k))
         X[row, col] = vals
         return Batch(_normalize_rows(X), union.astype(np.intp)), unsupported
+    # Within a row, elements in Z order (see batch_from_fractions); rows stay contiguous.
+    order = np.lexsort((sym_idx, row))
+    sym_idx, vals = sym_idx[order], vals[order]
     pos = np.arange(total, dtype=np.intp) - np.repeat(np.cumsum(lens) - lens, lens)
     frac = np.zeros((n, width))
     idx = np.zeros((n, width), dtype=np.intp)

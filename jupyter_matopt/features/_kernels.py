@@ -69,6 +69,9 @@ def magpie_stats(batch: Batch, table: np.ndarray | None = None) -> np.ndarray:
     several fractions are ``np.isclose`` to the largest (ties are judged on fractions that
     sum to 1, so ``Fe0.5O0.5`` and ``Fe2O2`` agree).
 
+    Sums run element by element in Z order (zeros add exactly nothing), so a composition
+    gets bit-identical features whatever else is in its batch and whichever layout is used.
+
     Args:
         batch: Normalized compositions.
         table: ``(103, p)`` property table (default: the 22 Magpie preset properties).
@@ -84,51 +87,52 @@ def magpie_stats(batch: Batch, table: np.ndarray | None = None) -> np.ndarray:
         V = np.ascontiguousarray(table[batch.idx])
         tmin = _subset_tables(V, np.minimum, np.inf)
         tmax = _subset_tables(V, np.maximum, -np.inf)
-    dev = np.empty((min(len(batch), CHUNK_ROWS), p))
+    d = np.empty((min(len(batch), CHUNK_ROWS), p))
     for start, chunk in batch.chunks():
         F = chunk.frac
         c = F.shape[0]
-        o = out[start : start + c]
-        d = dev[:c]
+        dc = d[:c]
+        FT = np.ascontiguousarray(F.T)
         if batch.shared:
-            mean = F @ V
-            avg = np.zeros((c, p))
-            FT = np.ascontiguousarray(F.T)
-            for j in np.flatnonzero(FT.any(axis=1)):  # skip elements absent from the chunk
-                np.subtract(V[j], mean, out=d)
-                np.abs(d, out=d)
-                d *= FT[j][:, None]
-                avg += d
+            cols = np.flatnonzero(FT.any(axis=1))  # elements absent from the whole chunk add 0
+            values = [V[j] for j in cols]
+        else:
+            cols = np.arange(FT.shape[0])
+            Vs = table[chunk.idx.T]  # (m, c, p): property of each row's j-th element
+            values = list(Vs)
+        weights = [FT[j][:, None] for j in cols]
+        mean = np.zeros((c, p))
+        for w, v in zip(weights, values):
+            np.multiply(v, w, out=dc)
+            mean += dc
+        avg = np.zeros((c, p))
+        for w, v in zip(weights, values):
+            np.subtract(v, mean, out=dc)
+            np.abs(dc, out=dc)
+            dc *= w
+            avg += dc
+        if batch.shared:
             codes = np.packbits(F > 0, axis=1, bitorder="little")
             mn = _lookup(tmin, codes, np.minimum)
             mx = _lookup(tmax, codes, np.maximum)
             mode = _lookup(tmin, np.packbits(_mode_ties(F), axis=1, bitorder="little"), np.minimum)
         else:
-            Vs = table[chunk.idx.T]  # (m, c, p): values of each row's j-th element
-            FT = np.ascontiguousarray(F.T)
             present = FT > 0
             ties = _mode_ties(F).T
-            mean = np.zeros((c, p))
-            for j in range(FT.shape[0]):
-                mean += FT[j][:, None] * Vs[j]
-            avg = np.zeros((c, p))
             mn = np.full((c, p), np.inf)
             mx = np.full((c, p), -np.inf)
             mode = np.full((c, p), np.inf)
-            for j in range(FT.shape[0]):
-                np.subtract(Vs[j], mean, out=d)
-                np.abs(d, out=d)
-                d *= FT[j][:, None]
-                avg += d
+            for j, v in enumerate(values):
                 pj = present[j][:, None]
-                np.minimum(mn, np.where(pj, Vs[j], np.inf), out=mn)
-                np.maximum(mx, np.where(pj, Vs[j], -np.inf), out=mx)
-                np.minimum(mode, np.where(ties[j][:, None], Vs[j], np.inf), out=mode)
+                np.minimum(mn, np.where(pj, v, np.inf), out=mn)
+                np.maximum(mx, np.where(pj, v, -np.inf), out=mx)
+                np.minimum(mode, np.where(ties[j][:, None], v, np.inf), out=mode)
         # Equal values (e.g. NdValence of Ag2HgI4): report the exact value and zero spread
         # instead of rounding noise from the weighted sum.
         same = mx == mn
         np.copyto(mean, mn, where=same)
         avg[same] = 0.0
+        o = out[start : start + c]
         o[:, :, 0] = mn
         o[:, :, 1] = mx
         np.subtract(mx, mn, out=o[:, :, 2])
@@ -180,27 +184,46 @@ def alloy_descriptors(batch: Batch, radius_property: str = "MiracleRadius") -> n
     for start, chunk in batch.chunks():
         F = chunk.frac
         idx = chunk.idx
-        present = F > 0
-        r, v, x, t = radius[idx], vec[idx], chi[idx], tm[idx]
+        FT = np.ascontiguousarray(F.T)
+        present = FT > 0
+        cols = np.flatnonzero(present.any(axis=1))
+
+        def wsum(values: np.ndarray) -> np.ndarray:
+            """sum_j c_j values_j, element by element in Z order (see magpie_stats)."""
+            vt = values if values.ndim == 1 else values.T
+            acc = np.zeros(FT.shape[1])
+            for j in cols:
+                acc += FT[j] * vt[j]
+            return acc
+
         logF = np.zeros_like(F)
-        np.log(F, out=logF, where=present)
-        entropy = -GAS_CONSTANT * np.einsum("cm,cm->c", F, logF) + 0.0  # no -0.0
-        r_mean = (F * r).sum(axis=1)
-        delta = 100.0 * np.sqrt((F * (1.0 - r / r_mean[:, None]) ** 2).sum(axis=1))
-        vec_mean = (F * v).sum(axis=1)
-        x_mean = (F * x).sum(axis=1)
-        x_delta = np.sqrt((F * (x - x_mean[:, None]) ** 2).sum(axis=1))
-        tm_mean = (F * t).sum(axis=1)
+        np.log(F, out=logF, where=F > 0)
+        entropy = -GAS_CONSTANT * wsum(logF) + 0.0  # + 0.0: no -0.0 for pure elements
+        r = np.broadcast_to(radius[idx], F.shape)
+        r_mean = wsum(r)
+        delta = 100.0 * np.sqrt(wsum((1.0 - r / r_mean[:, None]) ** 2))
+        vec_mean = wsum(vec[idx])
+        x = np.broadcast_to(chi[idx], F.shape)
+        x_mean = wsum(x)
+        x_delta = np.sqrt(wsum((x - x_mean[:, None]) ** 2))
+        tm_mean = wsum(tm[idx])
         if batch.shared:
-            # Takeuchi-Inoue: sum_{i<j} 4 H_ij c_i c_j = 2 c^T H c with a zero diagonal.
-            enthalpy = 2.0 * np.einsum("ci,ci->c", F @ h_zero, F)
-            P = present.astype(np.float64)
+            # Takeuchi-Inoue: sum_{i<j} 4 H_ij c_i c_j = 2 sum_i c_i sum_j H_ij c_j (0 diagonal)
+            inner = np.zeros_like(F)
+            for j in cols:
+                inner += FT[j][:, None] * h_zero[j][None, :]
+            enthalpy = 2.0 * wsum(inner)
+            P = present.T.astype(np.float64)
             missing = np.einsum("ci,ci->c", P @ h_missing, P) > 0
         else:
             hp = hmat[idx[:, :, None], idx[:, None, :]]
-            pair = present[:, :, None] & present[:, None, :]
+            pair = present.T[:, :, None] & present.T[:, None, :]
             missing = (np.isnan(hp) & pair).any(axis=(1, 2))
-            enthalpy = 2.0 * np.einsum("ci,cij,cj->c", F, np.where(pair, hp, 0.0), F)
+            hp = np.where(pair, hp, 0.0)
+            inner = np.zeros_like(F)
+            for j in cols:
+                inner += FT[j][:, None] * hp[:, :, j]
+            enthalpy = 2.0 * wsum(inner)
         enthalpy[missing] = np.nan
         # Yang & Zhang (2012): Omega = Tm dS / |dH|, dS in kJ/(mol K) to match dH in kJ/mol;
         # |dH| is floored at 1e-6 kJ/mol as in matminer's YangSolidSolution.

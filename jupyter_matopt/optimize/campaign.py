@@ -27,7 +27,7 @@ from .acquisition import (
     probability_of_improvement,
     upper_confidence_bound,
 )
-from .candidates import GRID_LIMIT, refine_candidates, row_keys, space_candidates
+from .candidates import GRID_LIMIT, refine_candidates, row_keys, space_candidates, tidy
 from .pareto import _hvi_max, _nondominated_max, pareto_front
 from .surrogates import AUTO_GP_MAX, Surrogate, make_surrogate
 
@@ -40,6 +40,9 @@ _MULTI_ACQ = ("ehvi", "greedy", "random")
 _SURROGATES = ("auto", "gp", "ensemble")
 #: Candidates kept for the sequential (kriging-believer) choice of a batch.
 _BATCH_POOL = 2000
+#: Smallest distance (max over the scaled inputs) between suggestions of one batch in a
+#: continuous space, so that a batch holds no near-copies.
+_MIN_SEPARATION = 0.02
 #: Monte Carlo samples of the expected hypervolume improvement.
 _EHVI_SAMPLES = 64
 
@@ -881,8 +884,9 @@ class Campaign:
         few rounds of pairwise transfers and perturbations, projected back onto the space.
         A batch is chosen sequentially: after each pick the GP is conditioned on that point
         at its predicted mean (kriging believer), which shrinks the uncertainty nearby so the
-        next pick goes elsewhere; for the tree ensemble the acquisition is multiplied by a
-        penalty that vanishes at the picked points (local penalization). Every suggestion is
+        next pick goes elsewhere; for the tree ensemble the predicted standard deviation is
+        shrunk near picked points in the same spirit. In a continuous space, suggestions of
+        one batch also keep at least 2 % of each input's range apart. Every suggestion is
         checked with ``space.contains`` (bounds, sum, step, fixed parts, max_components,
         exclusions) and is not a composition already told. Until two measurements exist,
         suggestions are uniform random draws.
@@ -911,19 +915,19 @@ class Campaign:
         random_mode = self.acquisition == "random" or distinct < 2
         if random_mode:
             Z, method = self._random_candidates(n, rng, given)
-            scores = np.full(len(Z), np.nan)
             pick = np.arange(min(n, len(Z)))
+            picked_scores = np.full(len(pick), np.nan)
             models: list[Surrogate] = []
         else:
             models = self._fit_models(rng)
             Z, scores, method = self._scored_candidates(models, rng, given)
-            pick = self._select(models, Z, scores, n, rng)
+            pick, picked_scores = self._select(models, Z, scores, n, rng)
         if len(pick) < n:
             raise CampaignError(
                 f"only {len(pick)} untried candidate(s) remain, fewer than the {n} asked for"
             )
         Zp = Z[pick]
-        out = self._frame(Zp, models, scores[pick] if not random_mode else None)
+        out = self._frame(Zp, models, picked_scores)
         self._emit("suggest", {"n": n, "method": method,
                                "seconds": time.perf_counter() - t0})
         return out
@@ -943,7 +947,7 @@ class Campaign:
         Z = np.zeros((0, self._k + self._c))
         for attempt in range(4):
             m = max(8 * n, 64) * (4 ** attempt)
-            X = self.space.sample(m, seed=rng)
+            X = tidy(self.space.sample(m, seed=rng))
             Zs = np.hstack([X, self._sample_conditions(m, rng)])
             Zs = Zs[self._valid(Zs)]
             Z = self._dedupe(np.vstack([Z, Zs]))[0]
@@ -1073,13 +1077,17 @@ class Campaign:
         return s
 
     def _select(self, models: list[Surrogate], Z: np.ndarray, scores: np.ndarray, n: int,
-                rng: np.random.Generator) -> np.ndarray:
-        """Pick a batch sequentially, conditioning the models on each pick."""
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Pick a batch sequentially, conditioning the models on each pick.
+
+        Returns the picked positions and the acquisition value of each when it was picked.
+        """
         if len(Z) == 0:
-            return np.zeros(0, dtype=int)
+            return np.zeros(0, dtype=int), np.zeros(0)
         order = np.argsort(-scores, kind="stable")
         if n == 1:
-            return self._argbest(scores, Z, models)[None]
+            i = self._argbest(scores, Z, models)
+            return np.array([i]), scores[[i]]
         top = order[: max(_BATCH_POOL, n)]
         Zt = Z[top]
         Ft = self._features(Zt)
@@ -1092,6 +1100,9 @@ class Campaign:
         base = rng.standard_normal((_EHVI_SAMPLES, len(models)))
         ref = self._ref_point() if len(models) > 1 else None
         sd_y = float(Ys[:, 0].std()) or 1.0
+        blocked = np.zeros(len(Zt), dtype=bool)
+        values: list[float] = []
+        continuous = self.space is not None and self.space.step is None
         for b in range(n):
             if b > 0:
                 pred = [m.predict(Ft, Zt) for m in cur]
@@ -1104,18 +1115,22 @@ class Campaign:
                     st = _hvi_max(mu, front, ref)  # type: ignore[arg-type]
                 else:
                     st = self._ehvi(mu, sd, front, ref, base)  # type: ignore[arg-type]
-            st = np.where(np.isin(np.arange(len(Zt)), chosen), -np.inf, st)
+            st = np.where(blocked, -np.inf, st)
             i = int(self._argbest(st, Zt, cur))
             if not np.isfinite(st[i]):
                 break
             chosen.append(i)
+            values.append(float(st[i]))
+            blocked[i] = True
+            if continuous:  # no near-copies: keep 2 % of each scaled range apart
+                blocked |= np.abs(Ft - Ft[i]).max(axis=1) < _MIN_SEPARATION
             mu_i = np.array([m.predict(Ft[i:i + 1], Zt[i:i + 1])[0][0] for m in cur])
             cur = [m.fantasize(Ft[i:i + 1], Zt[i:i + 1]) for m in cur]
             best = np.maximum(best, mu_i)
             if len(cur) > 1:
                 front = np.vstack([front, mu_i[None, :]])
                 front = front[_nondominated_max(front)]
-        return top[np.asarray(chosen, dtype=int)]
+        return top[np.asarray(chosen, dtype=int)], np.asarray(values)
 
     def _argbest(self, s: np.ndarray, Z: np.ndarray, models: list[Surrogate]) -> np.intp:
         """Argmax, breaking a flat acquisition (e.g. EI underflow) by the confidence bound."""
@@ -1130,8 +1145,7 @@ class Campaign:
         tie = finite & (s >= top)
         return np.argmax(np.where(tie, ucb, -np.inf))
 
-    def _frame(self, Z: np.ndarray, models: list[Surrogate], scores: np.ndarray | None
-               ) -> Suggestions:
+    def _frame(self, Z: np.ndarray, models: list[Surrogate], scores: np.ndarray) -> Suggestions:
         data: dict[str, Any] = {c: Z[:, i] for i, c in enumerate(self.components)}
         for j, c in enumerate(self.conditions):
             data[c] = Z[:, self._k + j]
@@ -1147,7 +1161,7 @@ class Campaign:
                 suffix = "" if len(self.objectives) == 1 else f"_{name}"
                 data[f"mean{suffix}"] = np.full(len(Z), np.nan)
                 data[f"std{suffix}"] = np.full(len(Z), np.nan)
-        data["acquisition"] = scores if scores is not None else np.full(len(Z), np.nan)
+        data["acquisition"] = scores
         if self.pool is not None:
             keys = row_keys(Z)
             idx = [self._pool_keys.get(k) for k in keys]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core import CompositionSpace
 
-__all__ = ["row_keys", "space_candidates", "refine_candidates", "GRID_LIMIT"]
+__all__ = ["row_keys", "space_candidates", "refine_candidates", "tidy", "GRID_LIMIT"]
 
 #: Largest grid enumerated whole; larger spaces are sampled and refined.
 GRID_LIMIT = 50_000
@@ -25,6 +25,13 @@ def row_keys(X: np.ndarray) -> list[bytes]:
     mag = np.floor(np.log10(scale))
     q = np.rint(X / 10.0 ** mag * 1e8) + 0.0  # +0.0 folds -0.0 into 0.0
     return [r.tobytes() + m.tobytes() for r, m in zip(q, mag)]
+
+
+def tidy(X: np.ndarray) -> np.ndarray:
+    """Set round-off fractions (below 1e-12, e.g. 5e-17 after a projection) to exactly 0."""
+    X = np.array(X, dtype=float)
+    X[np.abs(X) < 1e-12] = 0.0
+    return X
 
 
 def _unique(Z: np.ndarray) -> np.ndarray:
@@ -52,7 +59,7 @@ def space_candidates(space: CompositionSpace, rng: np.random.Generator, *,
     """
     if space.step is not None and space.grid_size() <= grid_limit:
         return space.enumerate_grid(max_points=grid_limit), True
-    X = space.sample(n_samples, seed=rng)
+    X = tidy(space.sample(n_samples, seed=rng))
     return _unique(X), False
 
 
@@ -127,7 +134,7 @@ def refine_candidates(space: CompositionSpace, X_start: np.ndarray,
             gauss = rng.random(m) < 0.3
             noise = rng.normal(size=(m, k)) * (0.05 * shrink * width)
             P[gauss] += noise[gauss]
-        P = space.project(np.clip(P, 0.0, None))
+        P = tidy(space.project(np.clip(P, 0.0, None)))
         if PE.shape[1]:
             ew = e_hi - e_lo
             PE = np.clip(PE + rng.normal(size=PE.shape) * 0.1 * shrink * ew, e_lo, e_hi)

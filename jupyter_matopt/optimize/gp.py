@@ -193,15 +193,19 @@ class GaussianProcess:
         self._condition(X, ys)
         return self
 
-    def _condition(self, X: np.ndarray, ys: np.ndarray) -> None:
+    def _condition(self, X: np.ndarray, ys: np.ndarray, n_exact: int = 0) -> None:
         assert self.theta_ is not None
         d = X.shape[1]
         self._ls, self._s2, self._noise = self._split(self.theta_, d)
         self._X = X
         self._ys = ys
+        self._n_exact = n_exact
         self._Xs = X / self._ls
         K = self._kernel(_sqdist(self._Xs, self._Xs), self._s2)
-        K[np.diag_indices_from(K)] += self._noise + 1e-8
+        diag = np.full(len(X), self._noise + 1e-8)
+        if n_exact:
+            diag[len(X) - n_exact:] = 1e-6 * self._s2  # fantasies are taken as exact
+        K[np.diag_indices_from(K)] += diag
         jitter = 0.0
         while True:
             try:
@@ -238,7 +242,8 @@ class GaussianProcess:
 
         This is the kriging believer of Ginsbourger et al. (2010): the posterior mean is
         unchanged and the variance shrinks around the new points, so the next point of a
-        batch goes elsewhere.
+        batch goes elsewhere. The fantasies are taken as noise-free, so the variance
+        vanishes at them even when the learned noise is large.
         """
         X_new = np.atleast_2d(np.asarray(X_new, dtype=float))
         with single_threaded_blas():
@@ -250,5 +255,5 @@ class GaussianProcess:
         new.theta_ = self.theta_
         new._y_mean, new._y_std = self._y_mean, self._y_std
         ys = np.concatenate([self._ys, (mean - self._y_mean) / self._y_std])
-        new._condition(np.vstack([self._X, X_new]), ys)
+        new._condition(np.vstack([self._X, X_new]), ys, self._n_exact + len(X_new))
         return new

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import anywidget
-import numpy as np
 import pandas as pd
 import traitlets
 
@@ -65,7 +64,7 @@ class CampaignPanel(anywidget.AnyWidget):
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.campaign = campaign
-        self._rows: dict[int, dict[str, float]] = {}
+        self._rows: dict[int, Any] = {}  # row id -> composition as Campaign.tell takes it
         self._next_id = 1
         self.on_msg(self._on_custom_msg)
         with self.hold_sync():
@@ -74,10 +73,9 @@ class CampaignPanel(anywidget.AnyWidget):
             self.objectives = list(_objectives(campaign))
             self.path = str(getattr(campaign, "path", "") or "")
         self.refresh()
-        pending = _pending(campaign)
-        if pending is not None and len(pending):
-            self._show(pending)
-        elif suggest:
+        if suggest:
+            # suggestions depend only on the seed and the measurements, so after a restart
+            # this shows the same rows as before it
             self.suggest(self.n_suggest)
 
     @classmethod
@@ -144,11 +142,12 @@ class CampaignPanel(anywidget.AnyWidget):
             hist = _history(self.campaign)
             objs = list(self.objectives)
             rows = []
+            elemental = _is_elemental(self.campaign)
             for k, (_, r) in enumerate(hist.iterrows(), start=1):
                 comp = {c: float(r[c]) for c in self.components if c in r and _num(r[c])}
                 rows.append({
                     "iteration": k,
-                    "formula": _formula(comp),
+                    "formula": _formula(comp) if elemental else _label(None, comp),
                     "values": {o: _num(r.get(o)) for o in objs},
                 })
             maximize = _maximize(self.campaign, objs)
@@ -175,25 +174,29 @@ class CampaignPanel(anywidget.AnyWidget):
     # ------------------------------------------------------------------ internals
     def _show(self, frame: pd.DataFrame) -> None:
         objs = list(self.objectives)
+        cols = list(self.components)
+        try:
+            tellable = list(frame.compositions)  # what Campaign.tell takes back, per row
+        except Exception:  # noqa: BLE001 - a plain DataFrame: rebuild the dicts
+            tellable = [{c: float(r[c]) for c in cols if c in r} for _, r in frame.iterrows()]
         rows = []
-        for _, r in frame.iterrows():
-            comp = {c: float(r[c]) for c in self.components if c in r and _num(r[c])}
+        for (_, r), item in zip(frame.iterrows(), tellable):
+            inputs = {c: float(r[c]) for c in cols if c in r and _num(r[c]) is not None}
             rid = self._next_id
             self._next_id += 1
-            self._rows[rid] = comp
+            self._rows[rid] = item
             mean, std = _pred(r, objs)
             rows.append({
                 "id": rid,
-                "formula": _formula(comp),
-                "fractions": comp,
+                "formula": _label(item, inputs),
+                "inputs": inputs,
                 "mean": mean,
                 "std": std,
                 "acquisition": _num(r.get("acquisition")),
             })
         self.suggestions = rows
 
-    def _parse(self, values: Mapping[Any, Any]) -> tuple[list[dict[str, float]], list[list[float]],
-                                                         list[int]]:
+    def _parse(self, values: Mapping[Any, Any]) -> tuple[list[Any], list[list[float]], list[int]]:
         if not isinstance(values, Mapping):
             raise CampaignInputError(f"expected row id -> value, got {values!r}")
         objs = list(self.objectives) or ["value"]
@@ -217,7 +220,8 @@ class CampaignPanel(anywidget.AnyWidget):
                         f"row {rid}: {text!r} is not a number (type e.g. 1234.5)"
                     )
                 row.append(v)
-            comps.append(dict(self._rows[rid]))
+            item = self._rows[rid]
+            comps.append(dict(item) if isinstance(item, Mapping) else item)
             ys.append(row)
             ids.append(rid)
         return comps, ys, ids
@@ -238,40 +242,42 @@ class CampaignPanel(anywidget.AnyWidget):
 
 def _formula(comp: Mapping[str, float]) -> str:
     pos = {k: v for k, v in comp.items() if v > 0}
-    return to_formula(pos) if pos else ""
+    try:
+        return to_formula(pos) if pos else ""
+    except Exception:  # noqa: BLE001 - components that are not elements
+        return " ".join(f"{k}={v:.4g}" for k, v in comp.items())
+
+
+def _label(item: Any, inputs: Mapping[str, float]) -> str:
+    if isinstance(item, str):
+        return item
+    return " ".join(f"{k}={v:.4g}" for k, v in inputs.items() if v != 0)
 
 
 def _components(campaign: Any) -> list[str]:
-    space = getattr(campaign, "space", None)
-    if space is not None:
-        return list(space.components)
-    return list(getattr(campaign, "components", []))
+    """Inputs shown per row: the components, then the conditions the campaign searches."""
+    comps = list(getattr(campaign, "components", []) or [])
+    spec = getattr(campaign, "_cond_spec", {}) or {}
+    conds = [c for c in getattr(campaign, "conditions", []) or [] if "fixed" not in spec.get(c, {})]
+    return comps + conds
 
 
 def _objectives(campaign: Any) -> list[str]:
-    objs = getattr(campaign, "objectives", None)
-    if objs:
-        return [str(o) for o in objs]
-    return [str(getattr(campaign, "target", None) or "value")]
+    return [str(o) for o in campaign.objectives]
 
 
 def _maximize(campaign: Any, objs: list[str]) -> list[bool]:
-    d = getattr(campaign, "directions", None) or getattr(campaign, "direction", None) or "max"
-    if isinstance(d, str):
-        d = [d] * len(objs)
-    return [str(x).lower().startswith("max") for x in d] or [True]
+    return [str(d).lower() == "max" for d in campaign.directions] or [True]
+
+
+def _is_elemental(campaign: Any) -> bool:
+    space = getattr(campaign, "space", None)
+    return bool(space is not None and space.is_elemental)
 
 
 def _history(campaign: Any) -> pd.DataFrame:
     hist = campaign.history
     return hist if isinstance(hist, pd.DataFrame) else pd.DataFrame(hist)
-
-
-def _pending(campaign: Any) -> pd.DataFrame | None:
-    pending = getattr(campaign, "pending", None)
-    if callable(pending):
-        pending = pending()
-    return pending if isinstance(pending, pd.DataFrame) else None
 
 
 def _pred(row: pd.Series, objs: list[str]) -> tuple[dict[str, float | None], dict[str, float | None]]:
@@ -286,5 +292,3 @@ def _pred(row: pd.Series, objs: list[str]) -> tuple[dict[str, float | None], dic
             std[o] = _num(row.get(f"std_{o}"))
     return mean, std
 
-
-_ = np  # numpy is used by callers through best_so_far; keep the import explicit

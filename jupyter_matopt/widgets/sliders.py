@@ -300,8 +300,13 @@ class CompositionSliders(anywidget.AnyWidget):
                 lo.get(e, 0.0) - 1e-9 <= v <= hi.get(e, 1.0) + 1e-9 for e, v in values.items()
             )
             if ok:
-                total = math.fsum(values.values())
-                values = {e: v / total for e, v in values.items()}
+                # a settled value from the view: keep it, locked ones exactly, and put any
+                # rounding residue on the largest free element
+                resid = 1.0 - math.fsum(values.values())
+                free = [e for e in self.elements if e not in self.fixed]
+                if resid != 0.0 and free:
+                    big = max(free, key=lambda e: values[e])
+                    values[big] = min(max(values[big] + resid, lo.get(big, 0.0)), hi.get(big, 1.0))
             else:
                 values = feasible_fractions(values, lo, hi, self._locks(change["old"] or values))
             self._apply(values)
@@ -394,6 +399,8 @@ class CompositionSliders(anywidget.AnyWidget):
                 )
             values = dict(self.fractions)
             self._apply(feasible_fractions(values, lo, hi, self._locks(values)))
+            if not self.error.startswith("prediction failed"):
+                self.error = ""
         except Exception as exc:  # noqa: BLE001
             self._guard = True
             try:

@@ -124,11 +124,15 @@ def test_batches_never_die_halfway(items: list[Any], errors: str) -> None:
 
 
 # ---------------------------------------------------------------- valid formulas vs pymatgen
-number = st.one_of(
+plain_number = st.one_of(
     st.just(""),
     st.integers(1, 200).map(str),
     st.decimals(min_value="0.001", max_value="150", places=3, allow_nan=False,
                 allow_infinity=False).filter(lambda d: d > 0).map(str),
+)
+# pymatgen reads scientific notation after an element but not after a bracket
+number = st.one_of(
+    plain_number,
     st.builds(lambda m, e: f"{m}e{e}", st.integers(1, 9), st.integers(-2, 2)),
 )
 element = st.sampled_from(COMMON)
@@ -140,7 +144,7 @@ def groups(depth: int) -> st.SearchStrategy[str]:
         return atom
     bracket = st.sampled_from(["()", "[]", "{}"])
     inner = st.lists(groups(depth - 1), min_size=1, max_size=3).map("".join)
-    group = st.builds(lambda b, body, n: f"{b[0]}{body}{b[1]}{n}", bracket, inner, number)
+    group = st.builds(lambda b, body, n: f"{b[0]}{body}{b[1]}{n}", bracket, inner, plain_number)
     return st.one_of(atom, atom, group)
 
 

@@ -172,6 +172,8 @@ def test_env_data_dir_is_the_default(
 
 def test_data_dir_may_be_the_file(data_dir: Path) -> None:
     assert len(load_dataset("matbench_steels", data_dir=data_dir / "matbench_steels.csv")) == 312
+    with pytest.raises(DatasetError, match="matbench_glass.csv"):
+        load_dataset("matbench_glass", data_dir=data_dir / "matbench_steels.csv")
 
 
 def test_matbench_csv_in_cache(isolated_env: Path, no_network: list[object]) -> None:

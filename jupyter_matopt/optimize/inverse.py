@@ -1,0 +1,220 @@
+"""Inverse design: compositions whose predicted property is near a target or inside a range."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from ..core import CompositionSpace
+from ._log import CampaignError
+from .candidates import refine_candidates, space_candidates, tidy
+
+__all__ = ["inverse_design"]
+
+Predictor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _predictor(model: Any, space: CompositionSpace, conditions: Mapping[str, float] | None
+               ) -> Predictor:
+    from .campaign import Campaign
+
+    if isinstance(model, Campaign):
+        return _campaign_predictor(model, space, conditions)
+    if hasattr(model, "predict_fractions"):
+        elements = list(space.components)
+
+        def f(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            kw: dict[str, Any] = {"return_std": True}
+            if conditions:
+                kw["conditions"] = {k: np.full(len(X), float(v)) for k, v in conditions.items()}
+            mean, std = model.predict_fractions(X, elements, **kw)
+            return np.asarray(mean, float).ravel(), np.asarray(std, float).ravel()
+
+        return f
+    if callable(model):
+        def g(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            out = model(X)
+            if not (isinstance(out, tuple) and len(out) == 2):
+                raise CampaignError(
+                    "a model given as a function must return (mean, std) arrays for an (n, k) "
+                    "array of fractions"
+                )
+            return np.asarray(out[0], float).ravel(), np.asarray(out[1], float).ravel()
+
+        return g
+    raise CampaignError(
+        "model must be a fitted PropertyModel (predict_fractions), a Campaign with "
+        f"measurements, or a function X -> (mean, std); got {type(model).__name__}"
+    )
+
+
+def _campaign_predictor(camp: Any, space: CompositionSpace,
+                        conditions: Mapping[str, float] | None) -> Predictor:
+    if camp.space is None or list(camp.space.components) != list(space.components):
+        raise CampaignError("the campaign's space must have the same components as `space`")
+    if len(camp.objectives) != 1:
+        raise CampaignError("inverse design needs a single-objective campaign")
+    if camp.n_observations < 2:
+        raise CampaignError("the campaign needs at least 2 measurements to predict")
+    models = camp._fit_models(np.random.default_rng(camp.seed))
+    cond = np.zeros(len(camp.conditions))
+    for j, name in enumerate(camp.conditions):
+        spec = camp._cond_spec[name]
+        if conditions is not None and name in conditions:
+            cond[j] = float(conditions[name])
+        elif "fixed" in spec:
+            cond[j] = spec["fixed"]
+        else:
+            raise CampaignError(f"give conditions={{{name!r}: value}} to predict at")
+    sign = float(camp._sign[0])
+
+    def f(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Z = np.hstack([X, np.broadcast_to(cond, (len(X), len(cond)))])
+        mu, sd = models[0].predict(camp._features(Z), Z)
+        return mu * sign, sd
+
+    return f
+
+
+def _score(mu: np.ndarray, sd: np.ndarray, target: Any, tolerance: float | None
+           ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    sd = np.maximum(sd, 1e-12)
+    if isinstance(target, tuple):
+        lo, hi = target
+        p = ndtr((hi - mu) / sd) - ndtr((lo - mu) / sd)
+        dist = np.maximum(lo - mu, 0) + np.maximum(mu - hi, 0)
+        # probability first; among (near) certain ones, the one deepest inside the range
+        centre = 0.5 * (lo + hi)
+        score = p - 1e-6 * np.abs(mu - centre) / max(hi - lo, 1e-12)
+        return score, {"distance": dist, "probability": p}
+    t = float(target)
+    dist = np.abs(mu - t)
+    dev = np.sqrt((mu - t) ** 2 + sd**2)
+    cols = {"distance": dist, "expected_deviation": dev}
+    if tolerance is not None:
+        p = ndtr((t + tolerance - mu) / sd) - ndtr((t - tolerance - mu) / sd)
+        cols["probability"] = p
+        return p - 1e-9 * dev, cols
+    return -dev, cols
+
+
+def inverse_design(
+    model: Any,
+    space: CompositionSpace,
+    target: float | tuple[float, float],
+    n: int = 10,
+    *,
+    tolerance: float | None = None,
+    conditions: Mapping[str, float] | None = None,
+    candidates: Any = None,
+    n_samples: int = 5000,
+    seed: int | None = 0,
+    callback: Callable[[str, dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Find compositions whose predicted property is nearest ``target`` or inside a range.
+
+    Args:
+        model: A fitted :class:`~jupyter_matopt.models.PropertyModel` (its
+            ``predict_fractions`` with ``return_std=True``), a single-objective
+            :class:`Campaign` over a space with the same components (its surrogate), or a
+            function mapping an ``(n, k)`` fraction array to ``(mean, std)``.
+        space: Where to look; every returned composition satisfies its constraints.
+        target: A value, or a ``(low, high)`` range.
+        n: Number of compositions to return.
+        tolerance: With a value target, also rank by the probability of lying within
+            ``target +- tolerance``.
+        conditions: Values of the model's conditions (e.g. ``{"temperature": 600}``).
+        candidates: Compositions to rank instead of searching the space (infeasible ones
+            are dropped).
+        n_samples: Samples drawn when the space is continuous or its grid exceeds 50,000
+            points (the best are then refined by local moves).
+        seed: Seed of the sampling.
+        callback: ``callback(event, info)`` progress hook.
+
+    Returns:
+        A DataFrame, best first, with one column per component, then ``mean``, ``std``,
+        ``distance`` (from the target, or outside the range; 0 inside), and
+        ``probability`` (Gaussian predictive probability of lying in the range or within the
+        tolerance) and/or ``expected_deviation`` (``sqrt((mean - target)**2 + std**2)``,
+        the ranking for a value target without tolerance, so an uncertain prediction ranks
+        below an equally close certain one).
+
+    Raises:
+        CampaignError: for a malformed target, ``n`` or model.
+    """
+    if isinstance(target, (list, tuple)):
+        if len(target) != 2:
+            raise CampaignError(f"target range must be (low, high), got {target!r}")
+        lo, hi = float(target[0]), float(target[1])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise CampaignError(f"target range must be finite with low < high, got {target!r}")
+        tgt: Any = (lo, hi)
+    else:
+        try:
+            tgt = float(target)
+        except (TypeError, ValueError):
+            raise CampaignError(f"target must be a number or (low, high), got {target!r}") from None
+        if not math.isfinite(tgt):
+            raise CampaignError(f"target must be finite, got {target!r}")
+    if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
+        raise CampaignError(f"tolerance must be a positive number, got {tolerance!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise CampaignError(f"n must be a positive integer, got {n!r}")
+    predict = _predictor(model, space, conditions)
+    rng = np.random.default_rng(seed)
+
+    def score(X: np.ndarray) -> np.ndarray:
+        mu, sd = predict(X)
+        return _score(mu, sd, tgt, tolerance)[0]
+
+    if candidates is not None:
+        try:
+            X = space.as_array(candidates)
+        except ValueError as e:
+            raise CampaignError(str(e)) from None
+        X = X[np.asarray(space.contains(X), dtype=bool).reshape(len(X))]
+        exhaustive = True
+    else:
+        X, exhaustive = space_candidates(space, rng, n_samples=n_samples)
+    if callback:
+        callback("candidates", {"n_candidates": len(X), "exhaustive": exhaustive})
+    s = score(X) if len(X) else np.zeros(0)
+    if not exhaustive and len(X):
+        top = np.argsort(-s, kind="stable")[: min(32, len(X))]
+        Xr, sr = refine_candidates(space, X[top], score, rng)
+        ok = np.asarray(space.contains(Xr), dtype=bool).reshape(len(Xr))
+        X = np.vstack([X, tidy(Xr[ok])])
+        s = np.concatenate([s, sr[ok]])
+    order = np.argsort(-s, kind="stable")
+    chosen: list[int] = []
+    seen: set[bytes] = set()
+    from .candidates import row_keys
+
+    keys = row_keys(X)
+    width = np.where(space.upper > space.lower, space.upper - space.lower, 1.0)
+    for i in order:
+        if keys[i] in seen:
+            continue
+        if space.step is None and chosen and np.min(
+                np.abs((X[chosen] - X[i]) / width).max(axis=1)) < 0.02:
+            continue  # a continuous space: no near-copies
+        seen.add(keys[i])
+        chosen.append(int(i))
+        if len(chosen) == n:
+            break
+    Xc = X[chosen]
+    mu, sd = predict(Xc) if len(Xc) else (np.zeros(0), np.zeros(0))
+    _, cols = _score(mu, sd, tgt, tolerance)
+    df = space.to_frame(Xc)
+    df["mean"] = mu
+    df["std"] = sd
+    for k, v in cols.items():
+        df[k] = v
+    if callback:
+        callback("done", {"n": len(df)})
+    return df.reset_index(drop=True)
