@@ -165,6 +165,18 @@ ALLOY_LABELS: tuple[str, ...] = (
 )
 
 
+def _wsum(FT: np.ndarray, cols: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``sum_j c_j values_j`` element by element in Z order (see :func:`magpie_stats`).
+
+    ``FT`` is ``(m, c)`` fractions, ``values`` ``(m,)`` shared or ``(c, m)`` per row.
+    """
+    vt = values if values.ndim == 1 else values.T
+    acc = np.zeros(FT.shape[1])
+    for j in cols:
+        acc += FT[j] * vt[j]
+    return acc
+
+
 def alloy_descriptors(batch: Batch, radius_property: str = "MiracleRadius") -> np.ndarray:
     """High-entropy-alloy descriptors; see :class:`~.alloy.AlloyFeaturizer` for definitions.
 
@@ -189,12 +201,7 @@ def alloy_descriptors(batch: Batch, radius_property: str = "MiracleRadius") -> n
         cols = np.flatnonzero(present.any(axis=1))
 
         def wsum(values: np.ndarray) -> np.ndarray:
-            """sum_j c_j values_j, element by element in Z order (see magpie_stats)."""
-            vt = values if values.ndim == 1 else values.T
-            acc = np.zeros(FT.shape[1])
-            for j in cols:
-                acc += FT[j] * vt[j]
-            return acc
+            return _wsum(FT, cols, values)  # noqa: B023 - used within this iteration only
 
         logF = np.zeros_like(F)
         np.log(F, out=logF, where=F > 0)
