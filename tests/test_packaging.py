@@ -136,9 +136,22 @@ def _source_copy(dest: Path) -> Path:
             if src.is_file():  # deleted-but-tracked files are listed too
                 (dest / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest / rel)
-    if (ROOT / "node_modules").is_dir():
-        # Reuse the installed packages: `npm install` in the copy then has nothing to fetch.
-        (dest / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
+    node_modules = ROOT / "node_modules"
+    if node_modules.is_dir():
+        # Reuse the installed packages so that `npm install` in the copy has nothing to do (npm
+        # replaces a symlinked node_modules, hence links per file; copies across devices).
+        def link(src: str, dst: str) -> None:
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+
+        shutil.copytree(node_modules, dest / "node_modules", symlinks=True, copy_function=link)
+        # npm rewrites its hidden lockfile in place: give the copy its own inode.
+        hidden = dest / "node_modules" / ".package-lock.json"
+        if hidden.exists():
+            hidden.unlink()
+            shutil.copy2(node_modules / ".package-lock.json", hidden)
     return dest
 
 

@@ -119,17 +119,19 @@ function notebookJSON(): Record<string, unknown> {
 }
 
 async function freePath(app: JupyterFrontEnd, cwd: string): Promise<string> {
-  const contents = app.serviceManager.contents;
-  const prefix = cwd ? `${cwd.replace(/\/+$/, '')}/` : '';
-  for (let i = 0; i < 1000; i++) {
-    const path = `${prefix}composition_study${i ? `_${i}` : ''}.ipynb`;
-    try {
-      await contents.get(path, { content: false });
-    } catch {
-      return path;
+  // Read the folder once rather than probing names: a probe of a missing file is a 404 that
+  // the browser logs as a console error.
+  const dir = cwd.replace(/^\/+|\/+$/g, '');
+  const listing = await app.serviceManager.contents.get(dir, { content: true });
+  const taken = new Set<string>(
+    Array.isArray(listing.content) ? listing.content.map((item: { name: string }) => item.name) : []
+  );
+  for (let i = 0; ; i++) {
+    const name = `composition_study${i ? `_${i}` : ''}.ipynb`;
+    if (!taken.has(name)) {
+      return dir ? `${dir}/${name}` : name;
     }
   }
-  throw new Error(`No free composition_study_N.ipynb name in "${cwd || '/'}"`);
 }
 
 async function newStudy(app: JupyterFrontEnd, cwd: string): Promise<Widget> {
@@ -165,7 +167,7 @@ function helpBody(app: JupyterFrontEnd, close: () => void): Widget {
 
   const version = document.createElement('p');
   version.className = 'jp-matopt-help-version';
-  version.textContent = `jupyter-matopt ${VERSION}: machine-learning guided optimization of material composition ratios.`;
+  version.textContent = `Version ${VERSION}. Machine-learning guided optimization of material composition ratios.`;
   node.appendChild(version);
 
   const usage = document.createElement('p');
@@ -243,7 +245,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: 'Version and tutorials of jupyter-matopt',
       execute: async () => {
         const dialog: Dialog<unknown> = new Dialog({
-          title: `jupyter-matopt ${VERSION}`,
+          title: 'About jupyter-matopt',
           body: helpBody(app, () => dialog.reject()),
           buttons: [Dialog.okButton({ label: 'Close' })]
         });

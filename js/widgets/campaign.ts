@@ -6,7 +6,7 @@
  */
 import type { RenderProps } from '@anywidget/types';
 import { chart, Series } from './lib/chart';
-import { ensureStyle, fmt, h } from './lib/dom';
+import { ensureStyle, fmt, fmtPair, h } from './lib/dom';
 
 /** Synced trait names; tests/widgets compare this list with the Python widget's traits. */
 export const TRAITS = [
@@ -100,7 +100,7 @@ function render({ model, el }: RenderProps): () => void {
         ...objs.map(o => {
           const m = r.mean?.[o];
           const sd = r.std?.[o];
-          return h('td', {}, [m === null || m === undefined ? '–' : `${fmt(m)}${sd === null || sd === undefined ? '' : ` ± ${fmt(sd, 2)}`}`]);
+          return h('td', {}, [m === null || m === undefined ? '–' : fmtPair(m, sd)]);
         }),
         h('td', {}, [r.acquisition === null || r.acquisition === undefined ? '–' : fmt(r.acquisition, 3)])
       ];

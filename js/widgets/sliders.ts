@@ -7,7 +7,7 @@
  * and per-element contributions come back from the kernel in `prediction`.
  */
 import type { AnyModel, RenderProps } from '@anywidget/types';
-import { ensureStyle, fmt, formulaOf, h, s } from './lib/dom';
+import { ensureStyle, fmt, fmtPair, formulaOf, h, s } from './lib/dom';
 import { Fractions, rebalance } from './lib/rebalance';
 
 /** Synced trait names; tests/widgets compare this list with the Python widget's traits. */
@@ -290,9 +290,7 @@ function render({ model, el }: RenderProps): () => void {
     predBox.style.display = '';
     const units = p.units ? ` ${p.units}` : '';
     const main = h('div', { class: 'jp-matopt-pred-main' }, [
-      `${p.target ?? 'prediction'}: ${p.mean === null ? '–' : fmt(p.mean)}` +
-        (p.std !== null && p.std !== undefined ? ` ± ${fmt(p.std, 3)}` : '') +
-        units
+      `${p.target ?? 'prediction'}: ${p.mean === null ? '–' : fmtPair(p.mean, p.std)}` + units
     ]);
     if (p.in_domain !== null && p.in_domain !== undefined) {
       const badge = h(

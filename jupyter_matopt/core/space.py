@@ -71,10 +71,11 @@ class CompositionSpace:
                 f"components must be a mapping or a list of names, got the string {components!r}"
             )
         try:
-            spec: dict[Any, Any] = (
-                dict(components)
+            # pairs, not a dict: a list with a name twice must not be merged silently
+            spec: list[tuple[Any, Any]] = (
+                list(components.items())
                 if isinstance(components, Mapping)
-                else {c: None for c in components}
+                else [(c, None) for c in components]
             )
         except TypeError:
             raise _err(
@@ -86,7 +87,7 @@ class CompositionSpace:
         lower: list[float] = []
         upper: list[float] = []
         fixed: dict[str, float] = {}
-        for name, bound in spec.items():
+        for name, bound in spec:
             if not isinstance(name, str) or not name.strip():
                 raise _err(f"component names must be non-empty strings, got {name!r}")
             name = name.strip()
@@ -887,6 +888,9 @@ def _project_box_simplex(Y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     """Row-wise Euclidean projection onto {lo <= x <= hi, sum x = total}."""
     lam = _shift(Y, lo, hi, total)
     P = np.clip(Y - lam[:, None], lo, hi)
+    # bisection noise leaves 1e-16-ish values beside bounds: put them on the bound
+    eps = 1e-13 * max(1.0, total)
+    P = np.where(P < lo + eps, lo, np.where(P > hi - eps, hi, P))
     # remove the last rounding residue on components strictly inside their bounds
     resid = total - P.sum(axis=1)
     inside = (P > lo) & (P < hi)

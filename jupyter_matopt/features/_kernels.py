@@ -47,16 +47,21 @@ def _subset_tables(V: np.ndarray, reduce: np.ufunc, empty: float) -> np.ndarray:
 
 
 def _lookup(T: np.ndarray, codes: np.ndarray, reduce: np.ufunc) -> np.ndarray:
-    out = T[0][codes[:, 0]]
+    """Reduce the table rows picked by ``codes`` (``(groups, c)`` bytes from packbits)."""
+    out = T[0][codes[0]]
     for g in range(1, T.shape[0]):
-        reduce(out, T[g][codes[:, g]], out=out)
+        reduce(out, T[g][codes[g]], out=out)
     return out
 
 
-def _mode_ties(F: np.ndarray) -> np.ndarray:
-    """Elements whose fraction is ``np.isclose`` to the row's largest fraction."""
-    fmax = F.max(axis=1, keepdims=True)
-    return (fmax - F) <= (_MODE_ATOL + _MODE_RTOL * fmax)
+def _mode_ties(FT: np.ndarray) -> np.ndarray:
+    """``(m, c)`` mask of elements whose fraction is ``np.isclose`` to the row's largest.
+
+    Takes and returns the transposed layout: long contiguous rows make these small
+    elementwise operations several times cheaper than on ``(c, m)``.
+    """
+    fmax = FT.max(axis=0)
+    return (fmax - FT) <= (_MODE_ATOL + _MODE_RTOL * fmax)
 
 
 def magpie_stats(batch: Batch, table: np.ndarray | None = None) -> np.ndarray:
@@ -101,24 +106,27 @@ def magpie_stats(batch: Batch, table: np.ndarray | None = None) -> np.ndarray:
             Vs = table[chunk.idx.T]  # (m, c, p): property of each row's j-th element
             values = list(Vs)
         weights = [FT[j][:, None] for j in cols]
-        mean = np.zeros((c, p))
-        for w, v in zip(weights, values):
+        # Sequential sums; starting from the first term equals 0 + first term exactly.
+        mean = np.multiply(values[0], weights[0])
+        for w, v in zip(weights[1:], values[1:]):
             np.multiply(v, w, out=dc)
             mean += dc
-        avg = np.zeros((c, p))
-        for w, v in zip(weights, values):
+        avg = np.abs(values[0] - mean)
+        avg *= weights[0]
+        for w, v in zip(weights[1:], values[1:]):
             np.subtract(v, mean, out=dc)
             np.abs(dc, out=dc)
             dc *= w
             avg += dc
         if batch.shared:
-            codes = np.packbits(F > 0, axis=1, bitorder="little")
+            codes = np.packbits(FT > 0, axis=0, bitorder="little")
             mn = _lookup(tmin, codes, np.minimum)
             mx = _lookup(tmax, codes, np.maximum)
-            mode = _lookup(tmin, np.packbits(_mode_ties(F), axis=1, bitorder="little"), np.minimum)
+            ties = np.packbits(_mode_ties(FT), axis=0, bitorder="little")
+            mode = _lookup(tmin, ties, np.minimum)
         else:
             present = FT > 0
-            ties = _mode_ties(F).T
+            ties = _mode_ties(FT)
             mn = np.full((c, p), np.inf)
             mx = np.full((c, p), -np.inf)
             mode = np.full((c, p), np.inf)

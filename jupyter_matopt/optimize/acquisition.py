@@ -52,7 +52,8 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float, *,
     mu, sd = _arrays(mean, std)
     imp = mu - float(best) - float(xi)
     pos = sd > 0
-    z = np.divide(imp, sd, out=np.zeros_like(imp), where=pos)
+    # beyond |z| = 40 the normal tails are 0 or 1 in double precision anyway
+    z = np.clip(np.divide(imp, sd, out=np.zeros_like(imp), where=pos), -40.0, 40.0)
     ei = imp * ndtr(z) + sd * _normal_pdf(z)
     return np.where(pos, np.maximum(ei, 0.0), np.maximum(imp, 0.0))
 

@@ -43,8 +43,10 @@ _BATCH_POOL = 2000
 #: Smallest distance (max over the scaled inputs) between suggestions of one batch in a
 #: continuous space, so that a batch holds no near-copies.
 _MIN_SEPARATION = 0.02
-#: Monte Carlo samples of the expected hypervolume improvement.
-_EHVI_SAMPLES = 64
+#: Latin-hypercube samples of the expected hypervolume improvement.
+_EHVI_SAMPLES = 32
+#: Candidates kept for the EHVI of a batch (EHVI costs samples x boxes per candidate).
+_BATCH_POOL_MULTI = 256
 
 
 # --------------------------------------------------------------------------- suggestions
@@ -143,6 +145,15 @@ def _parse_conditions(conditions: Any) -> dict[str, Any]:
                 f"of choices, got {v!r}"
             )
     return spec
+
+
+def _normal_base(m: int, rng: np.random.Generator) -> np.ndarray:
+    """Latin-hypercube standard normal samples: lower variance than plain Monte Carlo."""
+    from scipy.special import ndtri
+
+    S = _EHVI_SAMPLES
+    u = (np.argsort(rng.random((S, m)), axis=0) + rng.random((S, m))) / S
+    return ndtri(np.clip(u, 1e-9, 1 - 1e-9))
 
 
 def _is_pool(obj: Any) -> bool:
@@ -974,7 +985,7 @@ class Campaign:
                 return self._acq_values(acq, mu, sd, best, sd_y)
 
             return score
-        base = rng.standard_normal((_EHVI_SAMPLES, len(models)))
+        base = _normal_base(len(models), rng)
         ref = self._ref_point()
         front = Ys[_nondominated_max(Ys)]
 
@@ -1088,7 +1099,7 @@ class Campaign:
         if n == 1:
             i = self._argbest(scores, Z, models)
             return np.array([i]), scores[[i]]
-        top = order[: max(_BATCH_POOL, n)]
+        top = order[: max(_BATCH_POOL if len(models) == 1 else _BATCH_POOL_MULTI, n)]
         Zt = Z[top]
         Ft = self._features(Zt)
         st = scores[top].copy()
@@ -1097,7 +1108,7 @@ class Campaign:
         Ys = self._Y * self._sign
         best = Ys.max(axis=0)
         front = Ys[_nondominated_max(Ys)]
-        base = rng.standard_normal((_EHVI_SAMPLES, len(models)))
+        base = _normal_base(len(models), rng)
         ref = self._ref_point() if len(models) > 1 else None
         sd_y = float(Ys[:, 0].std()) or 1.0
         blocked = np.zeros(len(Zt), dtype=bool)

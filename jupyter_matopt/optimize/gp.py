@@ -204,7 +204,7 @@ class GaussianProcess:
         K = self._kernel(_sqdist(self._Xs, self._Xs), self._s2)
         diag = np.full(len(X), self._noise + 1e-8)
         if n_exact:
-            diag[len(X) - n_exact:] = 1e-6 * self._s2  # fantasies are taken as exact
+            diag[len(X) - n_exact:] = 1e-8 * self._s2  # fantasies are taken as exact
         K[np.diag_indices_from(K)] += diag
         jitter = 0.0
         while True:

@@ -2,24 +2,34 @@
 running top-k (and optionally a Pareto set) in bounded memory.
 
 The same call runs on a Dask cluster when given ``client=``: chunks travel as arrays, the
-model is scattered to the workers once, and the merge is the same deterministic merge as the
-local run (ties broken by the candidate's position in the stream), so results are identical.
+model (with everything else a chunk needs) is scattered to the workers once, and the merge
+is the same deterministic merge as the local run (ties broken by the candidate's position
+in the stream, results absorbed in stream order), so the results are identical.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..core import CompositionSpace
+from ..core import CompositionError, CompositionSpace
+from ..core.elements import ATOMIC_NUMBER
 
 __all__ = ["ScreenError", "screen"]
 
-Callback = Callable[[int, int | None, str], None]
+Callback = Callable[[int, "int | None", str], None]
+
+_FILTERS = ("in_domain", "max_std", "mean_range", "constraints", "where")
+# Points of the Pareto sweep compared at once (a block x front boolean matrix per step).
+_PARETO_BLOCK = 1024
+_PARETO_CELLS = 4_000_000
 
 
 class ScreenError(ValueError):
@@ -27,13 +37,20 @@ class ScreenError(ValueError):
 
 
 # --------------------------------------------------------------------------- candidates
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ScreenError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def _candidate_chunks(
     source: Any, chunk_size: int, n_samples: int | None, seed: int
 ) -> tuple[list[str], Iterator[np.ndarray], int | None, CompositionSpace | None]:
+    """(components, chunk iterator, total or None, the space if one was given)."""
     if isinstance(source, CompositionSpace):
         if source.step is not None and n_samples is None:
             return source.components, source.iter_grid(chunk_size), source.grid_size(), source
-        n = int(n_samples or 1_000_000)
+        n = 1_000_000 if n_samples is None else _positive_int("n_samples", n_samples)
         rng = np.random.default_rng(seed)
 
         def sampled() -> Iterator[np.ndarray]:
@@ -44,21 +61,55 @@ def _candidate_chunks(
                 left -= m
 
         return source.components, sampled(), n, source
+
     if isinstance(source, pd.DataFrame):
         comps = [str(c) for c in source.columns]
-        arr = source.to_numpy(dtype=float)
-    elif isinstance(source, tuple) and len(source) == 2:
-        arr = np.asarray(source[0], dtype=float)
+        try:
+            arr = source.to_numpy(dtype=float)
+        except (TypeError, ValueError):
+            raise ScreenError(
+                "every column of the candidate DataFrame must hold numeric fractions "
+                f"(one column per element); got dtypes {dict(source.dtypes.astype(str))}"
+            ) from None
+    elif isinstance(source, tuple) and len(source) == 2 and not isinstance(source[0], str):
+        try:
+            arr = np.asarray(source[0], dtype=float)
+        except (TypeError, ValueError):
+            raise ScreenError("the candidate array must hold numeric fractions") from None
+        if isinstance(source[1], str):
+            raise ScreenError(
+                f"elements must be a list of names, got the string {source[1]!r}"
+            )
         comps = [str(c) for c in source[1]]
+    elif isinstance(source, (pd.Series, list)) and len(source) and all(
+        isinstance(s, str) for s in source
+    ):
+        from ..core.composition import fractions_matrix
+
+        try:
+            arr, comps = fractions_matrix(list(source))
+        except CompositionError as exc:
+            raise ScreenError(f"cannot read the candidate formulas: {exc}") from None
     else:
         raise ScreenError(
             "candidates must be a CompositionSpace, a DataFrame with one column per element, "
-            f"or an (array, elements) pair; got {type(source).__name__}"
+            f"an (array, elements) pair or a list of formulas; got {type(source).__name__}"
         )
-    if arr.ndim != 2 or arr.shape[1] != len(comps):
-        raise ScreenError(f"candidate array has shape {arr.shape}, expected (n, {len(comps)})")
-    if not np.all(np.isfinite(arr)) or (arr < 0).any():
-        raise ScreenError("candidate fractions must be finite and non-negative")
+    if arr.ndim != 2 or arr.shape[1] != len(comps) or not comps:
+        raise ScreenError(
+            f"candidate array has shape {arr.shape}, expected (n, {len(comps)}) for the "
+            f"{len(comps)} element(s) {comps}"
+        )
+    if len(set(comps)) != len(comps):
+        dup = sorted({c for c in comps if comps.count(c) > 1})
+        raise ScreenError(f"candidate elements must be unique, but {dup} repeat")
+    bad = ~np.isfinite(arr).all(axis=1) | (arr < 0).any(axis=1) | ~(arr.sum(axis=1) > 0)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise ScreenError(
+            f"candidate row {r} ({arr[r].tolist()}) is invalid: fractions must be finite, "
+            f"non-negative and not all zero ({int(bad.sum())} such row(s))"
+        )
 
     def chunks() -> Iterator[np.ndarray]:
         for start in range(0, len(arr), chunk_size):
@@ -67,70 +118,144 @@ def _candidate_chunks(
     return comps, chunks(), len(arr), None
 
 
-def _check_model(model: Any, elements: Sequence[str], conditions: Mapping[str, float] | None
-                 ) -> None:
+# ------------------------------------------------------------------------ model adapter
+def _check_model(model: Any, elements: Sequence[str], conditions: Mapping[str, float] | None,
+                 what: str = "model") -> None:
     if not hasattr(model, "predict_fractions"):
         raise ScreenError(
-            f"model must be a fitted jupyter_matopt PropertyModel, got {type(model).__name__}"
+            f"{what} must be a fitted jupyter_matopt PropertyModel, got {type(model).__name__}"
         )
     known = getattr(model, "elements_", None)
     if known is None:
-        raise ScreenError("the model is not fitted yet: call model.fit(dataset) first")
-    unseen = [e for e in elements if e not in set(known)]
+        raise ScreenError(f"the {what} is not fitted yet: call .fit(dataset) first")
+    known = set(known)
+    unseen = [e for e in elements if e not in known]
     if unseen:
         raise ScreenError(
-            f"the model never saw {', '.join(unseen)} in training, so it cannot rank "
+            f"the {what} never saw {', '.join(unseen)} in training, so it cannot rank "
             f"compositions of {', '.join(elements)}; train on data containing them or "
             "remove them from the space"
         )
-    needed = list(getattr(model, "conditions_", []) or [])
+    needed = list(getattr(model, "conditions_", None) or [])
     missing = [c for c in needed if not conditions or c not in conditions]
     if missing:
         raise ScreenError(
-            f"the model needs condition value(s) {missing}: pass conditions={{'{missing[0]}': ...}}"
+            f"the {what} needs condition value(s) {missing}: pass "
+            f"conditions={{'{missing[0]}': ...}}"
         )
+    extra = [c for c in (conditions or {}) if c not in needed]
+    if extra:
+        raise ScreenError(
+            f"conditions {extra} are not conditions of the {what} "
+            f"(it was trained with {needed or 'none'})"
+        )
+    for name, value in (conditions or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                or not np.isfinite(value):
+            raise ScreenError(f"condition {name!r} must be a finite number, got {value!r}")
+
+
+def _conditions_frame(model: Any, conditions: Mapping[str, float] | None, n: int
+                      ) -> pd.DataFrame | None:
+    needed = list(getattr(model, "conditions_", None) or [])
+    if not needed:
+        return None
+    return pd.DataFrame({c: np.full(n, float(conditions[c])) for c in needed})  # type: ignore[index]
+
+
+def _mean_std(model: Any, X: np.ndarray, elements: list[str],
+              conditions: Mapping[str, float] | None, return_std: bool
+              ) -> tuple[np.ndarray, np.ndarray | None]:
+    cond = _conditions_frame(model, conditions, len(X))
+    res = model.predict_fractions(X, elements, conditions=cond, return_std=return_std)
+    if isinstance(res, tuple):
+        mean = np.asarray(res[0], dtype=float)
+        std = np.asarray(res[1], dtype=float) if return_std else None
+    else:
+        mean, std = np.asarray(res, dtype=float), None
+    return mean.reshape(len(X)), (None if std is None else std.reshape(len(X)))
+
+
+def _in_domain(model: Any, X: np.ndarray, elements: list[str],
+               conditions: Mapping[str, float] | None) -> np.ndarray:
+    cond = _conditions_frame(model, conditions, len(X))
+    dom = model.predict_domain_fractions(X, elements, conditions=cond)
+    return np.asarray(dom["in_domain"], dtype=bool).reshape(len(X))
 
 
 # ------------------------------------------------------------------------ per-chunk work
-def _evaluate(
-    X: np.ndarray,
-    model: Any,
-    elements: list[str],
-    conditions: Mapping[str, float] | None,
-    filters: Mapping[str, Any],
-    pareto: Sequence[tuple[Any, str]] | None,
-) -> dict[str, np.ndarray]:
-    cond = None
-    if conditions:
-        cond = pd.DataFrame({k: np.full(len(X), float(v)) for k, v in conditions.items()})
-    mean, std = model.predict_fractions(X, elements, conditions=cond, return_std=True)
-    mean = np.asarray(mean, dtype=float)
-    std = np.asarray(std, dtype=float)
-    keep = np.isfinite(mean)
-    out: dict[str, np.ndarray] = {"mean": mean, "std": std}
-    if filters.get("in_domain"):
-        dom = model.predict_domain_fractions(X, elements, conditions=cond)
-        inside = np.asarray(dom["in_domain"], dtype=bool)
-        keep &= inside
-        out["in_domain"] = inside
-    if "max_std" in filters:
-        keep &= std <= float(filters["max_std"])
-    if "mean_range" in filters:
-        lo, hi = filters["mean_range"]
-        keep &= (mean >= lo) & (mean <= hi)
-    for i, (other, lo, hi) in enumerate(filters.get("constraints", ())):
-        m2 = np.asarray(other.predict_fractions(X, elements, conditions=cond,
-                                                return_std=False), dtype=float)
-        m2 = m2[0] if isinstance(m2, tuple) else m2
-        keep &= (m2 >= (-np.inf if lo is None else lo)) & (m2 <= (np.inf if hi is None else hi))
-        out[f"constraint_{i}"] = m2
-    if callable(filters.get("where")):
-        keep &= np.asarray(filters["where"](X, mean, std), dtype=bool)
-    for j, (other, _direction) in enumerate(pareto or ()):
-        res = other.predict_fractions(X, elements, conditions=cond, return_std=False)
-        out[f"objective_{j + 1}"] = np.asarray(res[0] if isinstance(res, tuple) else res, float)
-    out["keep"] = keep
-    return out
+@dataclass
+class _Job:
+    """Everything a chunk needs besides its rows: scattered to Dask workers once."""
+
+    model: Any
+    elements: list[str]
+    conditions: Mapping[str, float] | None
+    filters: Mapping[str, Any]
+    pareto: Sequence[tuple[Any, str]] = ()
+    top_k: int = 100
+    sign: float = 1.0
+    pareto_signs: Sequence[float] = field(default_factory=list)
+
+    def evaluate(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-row predictions and the mask of rows that pass the filters."""
+        mean, std = _mean_std(self.model, X, self.elements, self.conditions, True)
+        assert std is not None
+        filters = self.filters
+        keep = np.isfinite(mean)
+        out: dict[str, np.ndarray] = {"mean": mean, "std": std}
+        if filters.get("in_domain"):
+            inside = _in_domain(self.model, X, self.elements, self.conditions)
+            keep &= inside
+            out["in_domain"] = inside
+        if filters.get("max_std") is not None:
+            keep &= std <= float(filters["max_std"])
+        if filters.get("mean_range") is not None:
+            lo, hi = filters["mean_range"]
+            keep &= (mean >= (-np.inf if lo is None else lo)) & (
+                mean <= (np.inf if hi is None else hi))
+        for i, (other, lo, hi) in enumerate(filters.get("constraints") or ()):
+            m2, _ = _mean_std(other, X, self.elements, self.conditions, False)
+            keep &= (m2 >= (-np.inf if lo is None else lo)) & (
+                m2 <= (np.inf if hi is None else hi))
+            out[f"constraint_{i}"] = m2
+        if callable(filters.get("where")):
+            mask = np.asarray(filters["where"](X, mean, std), dtype=bool)
+            if mask.shape != (len(X),):
+                raise ScreenError(
+                    f"filters['where'] must return one boolean per candidate, got shape "
+                    f"{mask.shape} for {len(X)} candidates"
+                )
+            keep &= mask
+        for j, (other, _direction) in enumerate(self.pareto):
+            m2, _ = _mean_std(other, X, self.elements, self.conditions, False)
+            keep &= np.isfinite(m2)
+            out[f"objective_{j + 1}"] = m2
+        out["keep"] = keep
+        return out
+
+    def objectives(self, rows: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The Pareto objectives of ``rows``, all turned into maximization."""
+        return np.column_stack(
+            [self.sign * rows["mean"]]
+            + [s * rows[f"objective_{j + 1}"] for j, s in enumerate(self.pareto_signs)])
+
+    def run(self, X: np.ndarray, start: int) -> dict[str, Any]:
+        """Evaluate one chunk and keep only its best rows (what a worker sends back)."""
+        ev = self.evaluate(X)
+        keep = np.flatnonzero(ev.pop("keep"))
+        rows = {"X": X[keep], "index": start + keep, **{k: v[keep] for k, v in ev.items()}}
+        top = _topk_indices(self.sign * rows["mean"], rows["index"], self.top_k)
+        best = {k: v[top] for k, v in rows.items()}
+        front = None
+        if self.pareto:
+            nd = _nondominated(self.objectives(rows))
+            front = {k: v[nd] for k, v in rows.items()}
+        return {"n": len(X), "n_passed": len(keep), "best": best, "front": front}
+
+
+def _run_chunk(job: _Job, X: np.ndarray, start: int) -> dict[str, Any]:
+    return job.run(X, start)
 
 
 def _topk_indices(score: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
@@ -147,47 +272,43 @@ def _topk_indices(score: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
 
 
 def _nondominated(Y: np.ndarray) -> np.ndarray:
-    """Mask of rows not dominated (all objectives maximized)."""
+    """Mask of the rows of ``Y`` that no other row dominates (every objective maximized).
+
+    Rows are swept in lexicographically decreasing order, where a row can only be dominated
+    by rows before it; each block of rows is checked against the front found so far (a
+    dominated dominator implies a front one) and then against the earlier rows of its block.
+    Equal rows do not dominate each other, so duplicates all stay.
+    """
     n = len(Y)
-    mask = np.ones(n, dtype=bool)
-    order = np.argsort(-Y[:, 0], kind="stable")
-    for pos, i in enumerate(order):
-        if not mask[i]:
-            continue
-        rest = order[pos + 1:]
-        rest = rest[mask[rest]]
-        dominated = np.all(Y[rest] <= Y[i], axis=1) & np.any(Y[rest] < Y[i], axis=1)
-        mask[rest[dominated]] = False
+    mask = np.zeros(n, dtype=bool)
+    if n == 0:
+        return mask
+    order = np.lexsort(tuple(-Y[:, j] for j in reversed(range(Y.shape[1]))))
+    front = np.empty((0, Y.shape[1]))
+    s = 0
+    while s < n:
+        # bound the (block x front x objectives) temporaries to a few MB
+        block = int(np.clip(_PARETO_CELLS // ((len(front) + 1) * Y.shape[1]), 16, _PARETO_BLOCK))
+        idx = order[s:s + block]
+        s += block
+        B = Y[idx]
+        if len(front):
+            alive = ~_dominated_by(front, B)
+            idx, B = idx[alive], B[alive]
+        if len(idx) > 1:
+            # dominance implies coming earlier in the sweep, so no ordering is needed here
+            alive = ~_dominated_by(B, B)
+            idx, B = idx[alive], B[alive]
+        mask[idx] = True
+        front = np.vstack([front, B])
     return mask
 
 
-def _chunk_best(
-    X: np.ndarray,
-    start: int,
-    model: Any,
-    elements: list[str],
-    conditions: Mapping[str, float] | None,
-    filters: Mapping[str, Any],
-    pareto: Sequence[tuple[Any, str]] | None,
-    top_k: int,
-    sign: float,
-    pareto_signs: Sequence[float],
-) -> dict[str, Any]:
-    """Evaluate one chunk and keep only its best rows (what a worker sends back)."""
-    ev = _evaluate(X, model, elements, conditions, filters, pareto)
-    keep = np.flatnonzero(ev["keep"])
-    index = start + keep
-    score = sign * ev["mean"][keep]
-    top = _topk_indices(score, index, top_k)
-    cols = {k: v[keep] for k, v in ev.items() if k != "keep"}
-    best = {"X": X[keep][top], "index": index[top], **{k: v[top] for k, v in cols.items()}}
-    front = None
-    if pareto:
-        Y = np.column_stack([sign * cols["mean"]] +
-                            [s * cols[f"objective_{j + 1}"] for j, s in enumerate(pareto_signs)])
-        nd = _nondominated(Y) if len(Y) else np.zeros(0, dtype=bool)
-        front = {"X": X[keep][nd], "index": index[nd], **{k: v[nd] for k, v in cols.items()}}
-    return {"n": len(X), "n_passed": len(keep), "best": best, "front": front}
+def _dominated_by(F: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """For each row of ``B``: does some row of ``F`` dominate it?"""
+    ge = (F[:, None, :] >= B[None, :, :]).all(axis=2)
+    gt = (F[:, None, :] > B[None, :, :]).any(axis=2)
+    return (ge & gt).any(axis=0)
 
 
 def _merge(acc: dict[str, np.ndarray] | None, new: dict[str, np.ndarray], k: int, sign: float
@@ -200,15 +321,15 @@ def _merge(acc: dict[str, np.ndarray] | None, new: dict[str, np.ndarray], k: int
 
 
 def _merge_front(acc: dict[str, np.ndarray] | None, new: dict[str, np.ndarray] | None,
-                 sign: float, signs: Sequence[float]) -> dict[str, np.ndarray] | None:
+                 job: _Job) -> dict[str, np.ndarray] | None:
     if new is None:
         return acc
     both = new if acc is None else {k: np.concatenate([acc[k], new[k]]) for k in acc}
-    Y = np.column_stack([sign * both["mean"]] +
-                        [s * both[f"objective_{j + 1}"] for j, s in enumerate(signs)])
-    nd = _nondominated(Y) if len(Y) else np.zeros(0, dtype=bool)
-    order = np.argsort(both["index"][nd], kind="stable")
-    return {k: v[nd][order] for k, v in both.items()}
+    nd = _nondominated(job.objectives(both))
+    # best first on the screened objective, ties by stream position (deterministic)
+    sel = np.flatnonzero(nd)
+    sel = sel[np.lexsort((both["index"][sel], -job.sign * both["mean"][sel]))]
+    return {k: v[sel] for k, v in both.items()}
 
 
 # ------------------------------------------------------------------------------- public
@@ -225,6 +346,7 @@ def screen(
     chunk_size: int = 131_072,
     n_samples: int | None = None,
     seed: int = 0,
+    n_jobs: int | None = None,
     progress: bool = False,
     callback: Callback | None = None,
 ) -> pd.DataFrame:
@@ -233,52 +355,69 @@ def screen(
     Args:
         space_or_candidates: A :class:`CompositionSpace` (its grid is streamed when it has a
             step, otherwise ``n_samples`` uniform samples), a DataFrame with one column per
-            element, or an ``(array, elements)`` pair.
+            element, an ``(array, elements)`` pair, or a list of formulas.
         model: A fitted :class:`~jupyter_matopt.models.PropertyModel` that knows the elements.
         top_k: How many of the best candidates to return (default 100).
         objective: ``"max"`` or ``"min"`` of the predicted mean.
         filters: Optional ``{"in_domain": True}`` (applicability domain), ``"max_std"``,
-            ``"mean_range": (lo, hi)``, ``"constraints": [(other_model, lo, hi), ...]`` (bounds on
-            other predicted properties) and ``"where": f(X, mean, std) -> mask``.
+            ``"mean_range": (lo, hi)``, ``"constraints": [(other_model, lo, hi), ...]`` (bounds
+            on other predicted properties; ``None`` for an open end) and
+            ``"where": f(X, mean, std) -> mask``.
         conditions: Fixed condition values for models trained with conditions
             (e.g. ``{"temperature": 600}``).
         pareto: Other objectives ``[(other_model, "max"|"min"), ...]``: also keep the Pareto set
             of (this model, others), returned in ``result.attrs["pareto"]``.
         client: A ``dask.distributed.Client``; the screen then runs on its workers.
-        chunk_size: Candidates per chunk (memory ~ chunk_size x features x 8 bytes).
-        n_samples: Number of samples for a continuous space (default 1,000,000).
+        chunk_size: Candidates per chunk (memory ~ chunk_size x features x 8 bytes each).
+        n_samples: Number of samples for a continuous space (default 1,000,000), or to sample
+            a grid instead of enumerating it.
         seed: Seed of the sampling.
+        n_jobs: Chunks evaluated at once by local threads (default: the usable cores).
         progress: Show a ``tqdm.auto`` progress bar.
         callback: ``callback(done, total, message)`` after each chunk.
 
     Returns:
-        The top-k candidates, best first, with one column per element, ``formula`` (elemental
-        spaces), ``mean``, ``std`` and ``rank``. ``attrs`` holds ``n_screened``,
-        ``n_passed``, ``elapsed_s``, ``throughput_per_s``, ``interrupted`` and ``pareto``.
-        A KeyboardInterrupt stops the screen and returns what it has (``interrupted=True``).
+        The top-k candidates, best first: ``rank``, ``formula`` (elemental candidates), one
+        column per element, ``mean``, ``std``, ``candidate`` (position in the stream) and
+        the filter columns. ``attrs`` holds ``n_screened``, ``n_passed``, ``n_total``,
+        ``elapsed_s``, ``throughput_per_s``, ``interrupted``, ``objective`` and ``pareto``
+        (the Pareto set as a DataFrame, or None). A KeyboardInterrupt stops the screen and
+        returns what it has (``interrupted=True``).
+
+    Raises:
+        ScreenError: invalid candidates or options, or a model that does not fit them.
     """
     if objective not in ("max", "min"):
         raise ScreenError(f"objective must be 'max' or 'min', got {objective!r}")
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise ScreenError(f"top_k must be a positive integer, got {top_k!r}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ScreenError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    top_k = _positive_int("top_k", top_k)
+    chunk_size = _positive_int("chunk_size", chunk_size)
+    if n_jobs is not None:
+        n_jobs = _positive_int("n_jobs", n_jobs)
+    if filters is not None and not isinstance(filters, Mapping):
+        raise ScreenError(f"filters must be a dict such as {{'in_domain': True}}, got {filters!r}")
     filters = dict(filters or {})
-    unknown = set(filters) - {"in_domain", "max_std", "mean_range", "constraints", "where"}
+    unknown = set(filters) - set(_FILTERS)
     if unknown:
         raise ScreenError(
-            f"unknown filter(s) {sorted(unknown)}: use in_domain, max_std, mean_range, "
-            "constraints or where"
+            f"unknown filter(s) {sorted(unknown)}: use {', '.join(_FILTERS)}"
         )
+    if conditions is not None and not isinstance(conditions, Mapping):
+        raise ScreenError(f"conditions must be a dict such as {{'T': 600}}, got {conditions!r}")
     pareto_signs = []
     for item in pareto or ():
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and item[1] in ("max", "min")):
             raise ScreenError("pareto must be a list of (model, 'max'|'min') pairs")
         pareto_signs.append(1.0 if item[1] == "max" else -1.0)
     elements, chunks, total, space = _candidate_chunks(
-        space_or_candidates, int(chunk_size), n_samples, seed)
+        space_or_candidates, chunk_size, n_samples, seed)
     _check_model(model, elements, conditions)
+    _check_filters(filters, model, elements, conditions)
+    for i, (other, _d) in enumerate(pareto or ()):
+        _check_model(other, elements, conditions, what=f"pareto[{i}] model")
+
     sign = 1.0 if objective == "max" else -1.0
+    job = _Job(model, list(elements), dict(conditions) if conditions else None, filters,
+               [tuple(p) for p in (pareto or ())], top_k, sign, pareto_signs)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -295,29 +434,25 @@ def screen(
         nonlocal n_screened, n_passed, best, front
         n_screened += res["n"]
         n_passed += res["n_passed"]
-        best = _merge(best, res["best"], int(top_k), sign)
-        front = _merge_front(front, res["front"], sign, pareto_signs)
+        best = _merge(best, res["best"], top_k, sign)
+        front = _merge_front(front, res["front"], job)
         if bar is not None:
             bar.update(res["n"])
         if callback is not None:
             callback(n_screened, total, f"{n_screened:,} screened")
 
-    args = (elements, conditions, filters, pareto, int(top_k), sign, pareto_signs)
     try:
-        if client is None:
-            start = 0
-            for X in chunks:
-                absorb(_chunk_best(X, start, model, *args))
-                start += len(X)
+        if client is not None:
+            _run_dask(client, chunks, job, absorb)
         else:
-            _run_dask(client, chunks, model, args, absorb)
+            _run_local(chunks, job, absorb, n_jobs or _usable_cores())
     except KeyboardInterrupt:
         interrupted = True
     finally:
         if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - t0
-    result = _to_frame(best, elements, space)
+    result = _to_frame(best, job)
     result.attrs.update(
         n_screened=n_screened,
         n_passed=n_passed,
@@ -326,73 +461,125 @@ def screen(
         throughput_per_s=n_screened / elapsed if elapsed > 0 else float("nan"),
         interrupted=interrupted,
         objective=objective,
-        pareto=_to_frame(front, elements, space) if pareto else None,
+        pareto=_to_frame(front, job) if pareto else None,
     )
     return result
 
 
-def _run_dask(client: Any, chunks: Iterator[np.ndarray], model: Any, args: tuple[Any, ...],
-              absorb: Callable[[dict[str, Any]], None]) -> None:
-    from dask.distributed import as_completed
+def _check_filters(filters: Mapping[str, Any], model: Any, elements: list[str],
+                   conditions: Mapping[str, float] | None) -> None:
+    if filters.get("in_domain") and not hasattr(model, "predict_domain_fractions"):
+        raise ScreenError(
+            f"filters={{'in_domain': True}} needs a model with an applicability domain "
+            f"(predict_domain_fractions); {type(model).__name__} has none"
+        )
+    max_std = filters.get("max_std")
+    if max_std is not None and (isinstance(max_std, bool) or not isinstance(
+            max_std, (int, float, np.number)) or not max_std >= 0):
+        raise ScreenError(f"filters['max_std'] must be a number >= 0, got {max_std!r}")
+    rng = filters.get("mean_range")
+    if rng is not None and not (isinstance(rng, (tuple, list)) and len(rng) == 2):
+        raise ScreenError(f"filters['mean_range'] must be (low, high), got {rng!r}")
+    cons = filters.get("constraints") or ()
+    if not isinstance(cons, (list, tuple)):
+        raise ScreenError("filters['constraints'] must be a list of (model, low, high)")
+    for i, item in enumerate(cons):
+        if not (isinstance(item, (tuple, list)) and len(item) == 3):
+            raise ScreenError(
+                f"filters['constraints'][{i}] must be (model, low, high) with None for an "
+                f"open end, got {item!r}"
+            )
+        _check_model(item[0], elements, conditions, what=f"constraints[{i}] model")
+    where = filters.get("where")
+    if where is not None and not callable(where):
+        raise ScreenError("filters['where'] must be a function f(X, mean, std) -> mask")
 
-    model_future = client.scatter(model, broadcast=True)  # shipped once, not per chunk
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    in_flight = 2 * n_workers  # bounded: the client never holds the whole stream
-    pending: dict[Any, int] = {}
-    results: dict[int, dict[str, Any]] = {}
-    next_to_absorb = 0
-    seq = 0
-    start = 0
-    ac = as_completed()
-    it = iter(chunks)
-    exhausted = False
 
-    def submit_one() -> bool:
-        nonlocal seq, start
-        try:
-            X = next(it)
-        except StopIteration:
-            return False
-        fut = client.submit(_chunk_best, X, start, model_future, *args, pure=False)
-        pending[fut] = seq
-        ac.add(fut)
-        seq += 1
-        start += len(X)
-        return True
-
+def _usable_cores() -> int:
     try:
-        for _ in range(in_flight):
-            if not submit_one():
-                exhausted = True
-                break
-        for fut in ac:
-            results[pending.pop(fut)] = fut.result()
-            fut.release()
-            # absorb in stream order so that progress and partial results match a local run
-            while next_to_absorb in results:
-                absorb(results.pop(next_to_absorb))
-                next_to_absorb += 1
-            if not exhausted and not submit_one():
-                exhausted = True
-    except KeyboardInterrupt:
-        for fut in list(pending):
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_local(chunks: Iterator[np.ndarray], job: _Job,
+               absorb: Callable[[dict[str, Any]], None], n_jobs: int) -> None:
+    if n_jobs == 1:
+        start = 0
+        for X in chunks:
+            absorb(job.run(X, start))
+            start += len(X)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    # numpy and XGBoost release the GIL in their kernels, so chunks overlap on threads
+    pool = ThreadPoolExecutor(n_jobs, thread_name_prefix="matopt-screen")
+    try:
+        _pipeline(chunks, lambda X, start: pool.submit(job.run, X, start), absorb, n_jobs + 1)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _pipeline(chunks: Iterator[np.ndarray], submit: Callable[[np.ndarray, int], Any],
+              absorb: Callable[[dict[str, Any]], None], in_flight: int) -> None:
+    """Keep ``in_flight`` chunks submitted; absorb results in stream order.
+
+    Absorbing in stream order makes progress, interruption and the merge identical to the
+    sequential run; a bounded window keeps the caller from holding the whole stream.
+    """
+    pending: deque[Any] = deque()
+    start = 0
+    try:
+        for X in chunks:
+            pending.append(submit(X, start))
+            start += len(X)
+            if len(pending) >= in_flight:
+                absorb(pending.popleft().result())
+        while pending:
+            absorb(pending.popleft().result())
+    finally:
+        for fut in pending:  # interrupted or failed: drop what has not been absorbed
             fut.cancel()
-        raise
 
 
-def _to_frame(best: dict[str, np.ndarray] | None, elements: list[str],
-              space: CompositionSpace | None) -> pd.DataFrame:
-    if best is None:
-        frame = pd.DataFrame(columns=[*elements, "mean", "std"])
-        return frame
-    frame = pd.DataFrame(best["X"], columns=elements)
-    if all(e[:1].isupper() for e in elements):
+def _run_dask(client: Any, chunks: Iterator[np.ndarray], job: _Job,
+              absorb: Callable[[dict[str, Any]], None]) -> None:
+    # the model (and any other models of filters/pareto) are shipped once, not per chunk
+    job_future = client.scatter(job, broadcast=True, hash=False)
+    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    try:
+        _pipeline(
+            chunks,
+            lambda X, start: client.submit(_run_chunk, job_future, X, start, pure=False),
+            absorb,
+            2 * n_workers,
+        )
+    finally:
+        job_future.release()
+
+
+def _to_frame(rows: dict[str, np.ndarray] | None, job: _Job) -> pd.DataFrame:
+    elements = job.elements
+    extra = ["in_domain"] if job.filters.get("in_domain") else []
+    extra += [f"constraint_{i}" for i in range(len(job.filters.get("constraints") or ()))]
+    extra += [f"objective_{j + 1}" for j in range(len(job.pareto))]
+    formula = all(e in ATOMIC_NUMBER for e in elements)
+    if rows is None:
+        cols = ["rank", *(["formula"] if formula else []), *elements, "mean", "std",
+                "candidate", *extra]
+        frame = pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        return frame.astype({"rank": np.int64, "candidate": np.int64})
+    frame = pd.DataFrame(rows["X"], columns=elements)
+    if formula:
         from ..core.composition import _fmt
 
-        frame.insert(0, "formula", ["".join(f"{e}{_fmt(v, 4)}" for e, v in zip(elements, row)
-                                            if v > 0) for row in best["X"]])
-    for key, values in best.items():
-        if key not in ("X",):
-            frame[key if key != "index" else "candidate"] = values
+        frame.insert(0, "formula", [
+            "".join(f"{e}{_fmt(v, 4)}" for e, v in zip(elements, row) if v > 0)
+            for row in rows["X"].tolist()])
+    frame["mean"] = rows["mean"]
+    frame["std"] = rows["std"]
+    frame["candidate"] = rows["index"].astype(np.int64)
+    for key in extra:
+        frame[key] = rows[key]
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     return frame

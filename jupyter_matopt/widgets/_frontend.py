@@ -17,11 +17,11 @@ function render({ el }) {
   const div = document.createElement("div");
   div.className = "jp-matopt-unbuilt";
   div.style.color = "var(--jp-error-color1, #c62828)";
-  div.textContent = %r;
+  div.textContent = MESSAGE;
   el.appendChild(div);
 }
 export default { render };
-""" % UNBUILT_MESSAGE
+""".replace("MESSAGE", repr(UNBUILT_MESSAGE))
 
 
 def is_built(name: str) -> bool:

@@ -161,7 +161,7 @@ class CampaignPanel(anywidget.AnyWidget):
                 try:
                     p = self.campaign.pareto()
                     front = [[float(a), float(b)] for a, b in
-                             zip(p[objs[0]], p[objs[1]]) if _num(a) is not None]
+                             zip(p[objs[0]], p[objs[1]], strict=True) if _num(a) is not None]
                 except Exception:  # noqa: BLE001 - the front is a nicety; keep the rest
                     front = []
             with self.hold_sync():
@@ -180,7 +180,7 @@ class CampaignPanel(anywidget.AnyWidget):
         except Exception:  # noqa: BLE001 - a plain DataFrame: rebuild the dicts
             tellable = [{c: float(r[c]) for c in cols if c in r} for _, r in frame.iterrows()]
         rows = []
-        for (_, r), item in zip(frame.iterrows(), tellable):
+        for (_, r), item in zip(frame.iterrows(), tellable, strict=False):
             inputs = {c: float(r[c]) for c in cols if c in r and _num(r[c]) is not None}
             rid = self._next_id
             self._next_id += 1
@@ -280,7 +280,8 @@ def _history(campaign: Any) -> pd.DataFrame:
     return hist if isinstance(hist, pd.DataFrame) else pd.DataFrame(hist)
 
 
-def _pred(row: pd.Series, objs: list[str]) -> tuple[dict[str, float | None], dict[str, float | None]]:
+def _pred(row: pd.Series, objs: list[str]
+          ) -> tuple[dict[str, float | None], dict[str, float | None]]:
     mean: dict[str, float | None] = {}
     std: dict[str, float | None] = {}
     for o in objs:

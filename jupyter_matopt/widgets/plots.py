@@ -201,7 +201,7 @@ def periodic_table_heatmap(
     colormap = mpl.colormaps[cmap]
     for sym in ATOMIC_NUMBER:
         row, col = table_position(sym)
-        y = -row - (0.5 if row >= 7 else 0.0)
+        y = -row + (0.6 if row >= 8 else 0.0)  # f-block a little below the main table
         v = vals.get(sym)
         has = v is not None and math.isfinite(v) and (v > 0 or not log)
         face = colormap(norm(v)) if has else (0.95, 0.95, 0.95, 1.0)
@@ -214,7 +214,7 @@ def periodic_table_heatmap(
             ax.text(col + 0.47, y + 0.25, value_format.format(v), ha="center", va="center",
                     fontsize=6, color=text)
     ax.set_xlim(-0.2, 18.2)
-    ax.set_ylim(-9.7, 1.1)
+    ax.set_ylim(-8.5, 1.1)
     ax.set_aspect("equal")
     ax.axis("off")
     mappable = mpl.cm.ScalarMappable(norm=norm, cmap=colormap)

@@ -72,8 +72,8 @@ class CompositionSliders(anywidget.AnyWidget):
         space_step = 0.0
         if isinstance(spec, CompositionSpace):
             elements = list(spec.components)
-            lower = {e: float(v) for e, v in zip(elements, spec.lower)}
-            upper = {e: float(v) for e, v in zip(elements, spec.upper)}
+            lower = {e: float(v) for e, v in zip(elements, spec.lower, strict=True)}
+            upper = {e: float(v) for e, v in zip(elements, spec.upper, strict=True)}
             fixed = [e for e in elements if e in spec.fixed]
             space_step = float(spec.step or 0.0)
         elif isinstance(spec, (str, Mapping)):
@@ -435,17 +435,23 @@ class CompositionSliders(anywidget.AnyWidget):
 
 def _clean(values: Any, elements: Iterable[str]) -> dict[str, float]:
     if not isinstance(values, Mapping):
-        raise CompositionError(f"fractions must be a mapping of element to fraction, got {values!r}")
+        raise CompositionError(
+            f"fractions must be a mapping of element to fraction, got {values!r}"
+        )
     elements = list(elements)
     extra = [e for e in values if e not in elements]
     if extra:
-        raise CompositionError(f"fractions name {extra}, which are not among the sliders {elements}")
+        raise CompositionError(
+            f"fractions name {extra}, which are not among the sliders {elements}"
+        )
     out = {}
     for e in elements:
         try:
             v = float(values.get(e, 0.0))
         except (TypeError, ValueError):
-            raise CompositionError(f"the fraction of {e} is not a number: {values.get(e)!r}") from None
+            raise CompositionError(
+                f"the fraction of {e} is not a number: {values.get(e)!r}"
+            ) from None
         if not math.isfinite(v):
             raise CompositionError(f"the fraction of {e} must be finite, got {v}")
         out[e] = max(v, 0.0)

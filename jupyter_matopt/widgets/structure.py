@@ -112,6 +112,9 @@ class StructureViewer(widgets.HBox):
         self._linked: tuple[Any, Any] | None = None
         self.view = self._nglview.NGLWidget()
         self.view.layout = widgets.Layout(width="420px", height="360px")
+        # The NGL stage sizes its canvas from the output area, not from the widget layout,
+        # and would spill over the table: fix the stage size too.
+        self.view._set_size("420px", "360px")
         self._title = widgets.HTML()
         self._table = widgets.HTML()
         self._error = widgets.HTML()

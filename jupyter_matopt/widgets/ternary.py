@@ -119,7 +119,9 @@ class TernaryMap(anywidget.AnyWidget):
     ) -> None:
         corners = [str(e).strip() for e in elements]
         if len(corners) != 3 or len(set(corners)) != 3:
-            raise CompositionError(f"a ternary map needs three different elements, got {elements!r}")
+            raise CompositionError(
+                f"a ternary map needs three different elements, got {elements!r}"
+            )
         fixed = {str(k): float(v) for k, v in (fixed or {}).items()}
         bad = [e for e in [*corners, *fixed] if not is_element(e)]
         if bad:
@@ -203,7 +205,7 @@ class TernaryMap(anywidget.AnyWidget):
         corners = list(self.elements)
         fixed = dict(self.fixed)
         out: list[list[float]] = []
-        for comp, value in zip(comps, np.asarray(y, dtype=float)):
+        for comp, value in zip(comps, np.asarray(y, dtype=float), strict=False):
             try:
                 c = comp if isinstance(comp, Mapping) else parse_composition(comp)
             except CompositionError:
@@ -243,7 +245,7 @@ class TernaryMap(anywidget.AnyWidget):
             raise CompositionError(f"barycentric coordinates must not all be zero, got {(a, b, c)}")
         abc = abc / abc.sum()
         scale = 1.0 - math.fsum(self.fixed.values())
-        out = {e: float(v * scale) for e, v in zip(self.elements, abc)}
+        out = {e: float(v * scale) for e, v in zip(self.elements, abc, strict=True)}
         out.update({e: float(v) for e, v in self.fixed.items()})
         return out
 

@@ -83,7 +83,7 @@ def test_grid_moves_stay_on_the_grid(space, seq, step):
         lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
     units = [math.floor(n / len(els))] * len(els)
     units[0] += n - sum(units)
-    fr = {e: u / n for e, u in zip(els, units)}
+    fr = {e: u / n for e, u in zip(els, units, strict=True)}
     fr = feasible_fractions(fr, lower, upper, None)
     fr = rebalance(fr, els[-1], fr[els[-1]], lower, upper, [], step=step)  # snap the start
     locked = {e: fr[e] for e in fixed}

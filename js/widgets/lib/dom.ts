@@ -62,6 +62,15 @@ export function fmt(x: number, digits = 4): string {
   return String(Number(x.toPrecision(digits)));
 }
 
+/** "mean ± std" with the std to two significant digits and the mean to the same decimals. */
+export function fmtPair(mean: number, std: number | null | undefined): string {
+  if (std === null || std === undefined || !Number.isFinite(std) || std <= 0) {
+    return fmt(mean, 5);
+  }
+  const decimals = Math.min(10, Math.max(0, 1 - Math.floor(Math.log10(std))));
+  return `${mean.toFixed(decimals)} ± ${std.toFixed(decimals)}`;
+}
+
 /** Formula text such as "Fe0.7Cr0.2Ni0.1" (zeros left out), like jupyter_matopt.to_formula. */
 export function formulaOf(fractions: Record<string, number>, decimals = 4): string {
   let out = '';

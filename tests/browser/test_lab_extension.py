@@ -1,0 +1,221 @@
+"""The JupyterLab extension in a real JupyterLab and a real (Debian) Chromium.
+
+One JupyterLab server per module, on 127.0.0.1 with an empty token and a throwaway root,
+settings and workspace folder; the extension under test is the one installed in this
+environment (`pip install -e .` or `pip install .`), exactly as a user would get it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ACTIVATED = "jupyter-matopt extension activated"
+VERSION = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["version"]
+
+
+def _skip_reason() -> str | None:
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} not installed (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install playwright)"
+    from jupyterlab.labextensions import LabExtensionApp  # noqa: F401
+    from jupyter_core.paths import jupyter_path
+
+    if not any((Path(p) / "jupyter-matopt" / "package.json").is_file()
+               for p in jupyter_path("labextensions")):
+        return "the jupyter-matopt labextension is not installed (pip install -e .)"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    root.mkdir()
+    port = _free_port()
+    env = dict(os.environ)
+    env.pop("JUPYTER_PATH", None)
+    env["JUPYTER_CONFIG_DIR"] = str(base / "config")  # no user config, token or settings leak in
+    env["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
+    cmd = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        "--IdentityProvider.token=", "--ServerApp.password=",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={base / 'settings'}",
+        f"--LabApp.workspaces_dir={base / 'workspaces'}",
+        "--LabApp.expose_app_in_browser=True",
+    ]
+    # The "official Jupyter news?" prompt would sit over the page in every screenshot.
+    labconfig = base / "config" / "labconfig"
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
+    )
+    log = (base / "lab.log").open("w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"JupyterLab did not start:\n{(base / 'lab.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url, root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def page_and_console(lab: tuple[str, Path]):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    url, _ = lab
+    console: list[tuple[str, str]] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("console", lambda m: console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: console.append(("pageerror", str(e))))
+        page.goto(f"{url}/lab", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-LauncherCard", timeout=60_000)
+        page.wait_for_function("() => window.jupyterapp !== undefined", timeout=30_000)
+        try:
+            yield page, console
+        finally:
+            browser.close()
+
+
+def _errors(console: list[tuple[str, str]]) -> list[str]:
+    return [f"{kind}: {text}" for kind, text in console if kind in ("error", "pageerror")]
+
+
+def test_extension_activates_without_console_errors(page_and_console) -> None:  # type: ignore[no-untyped-def]
+    page, console = page_and_console
+    page.wait_for_function(
+        "v => document.body.dataset.matoptVersion === v", arg=VERSION, timeout=30_000
+    )
+    assert any(ACTIVATED in text for _, text in console), console
+    assert page.evaluate(
+        "() => window.jupyterapp.hasPlugin('jupyter-matopt:plugin') "
+        "&& window.jupyterapp.isPluginActivated('jupyter-matopt:plugin')"
+    )
+    assert not _errors(console), _errors(console)
+
+
+def test_launcher_card_and_commands(page_and_console) -> None:  # type: ignore[no-untyped-def]
+    page, _ = page_and_console
+    card = page.locator('.jp-LauncherCard[data-category="Materials"]', has_text="New composition study")
+    card.wait_for(timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lab_launcher.png"))
+    commands = page.evaluate("() => window.jupyterapp.commands.listCommands()")
+    for verb_noun in ("new-study", "insert-sliders", "insert-ternary", "insert-structure",
+                      "insert-suggest", "open-help"):
+        assert f"jupyter-matopt:{verb_noun}" in commands
+    assert page.locator(".lm-MenuBar-itemLabel", has_text="Materials").count() == 1
+
+
+def test_help_dialog_lists_version_and_tutorials(page_and_console) -> None:  # type: ignore[no-untyped-def]
+    page, console = page_and_console
+    page.evaluate("void window.jupyterapp.commands.execute('jupyter-matopt:open-help')")
+    dialog = page.locator(".jp-matopt-help")
+    dialog.wait_for(timeout=10_000)
+    assert VERSION in dialog.inner_text()
+    links = dialog.locator("a.jp-matopt-help-link")
+    paths = [links.nth(i).get_attribute("data-path") for i in range(links.count())]
+    assert "notebooks/quickstart.ipynb" in paths and len(paths) == 5
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lab_help_dialog.png"))
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    dialog.wait_for(state="detached", timeout=10_000)
+    assert not _errors(console), _errors(console)
+
+
+def test_new_study_creates_notebook_and_inserts_cells(page_and_console, lab) -> None:  # type: ignore[no-untyped-def]
+    page, console = page_and_console
+    _, root = lab
+    page.locator('.jp-LauncherCard[data-category="Materials"]').first.click()
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=30_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell')]"
+        ".some(c => c.textContent.includes('%load_ext jupyter_matopt'))",
+        timeout=30_000,
+    )
+    saved = json.loads((root / "composition_study.ipynb").read_text(encoding="utf-8"))
+    assert saved["metadata"]["kernelspec"]["name"] == "python3"
+    sources = ["".join(c["source"]) for c in saved["cells"] if c["cell_type"] == "code"]
+    assert sources == [
+        "%load_ext jupyter_matopt",
+        "%matopt load ricci_transport",
+        "%matopt train",
+        "%matopt cv",
+        "%matopt sliders Bi Sb Te",
+        "%matopt suggest -n 5",
+    ]
+    # The kernel named in metadata starts without a kernel-picker dialog.
+    page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
+    assert page.locator(".jp-Dialog").count() == 0
+
+    # insert-ternary puts its cell right below the active one.
+    cells_js = (
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells"
+        ".map(c => c.getSource())"
+    )
+    page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 1; }")
+    page.evaluate("() => window.jupyterapp.commands.execute('jupyter-matopt:insert-ternary')")
+    cells = page.evaluate(cells_js)
+    assert cells[1] == "%load_ext jupyter_matopt"
+    assert cells[2] == "%matopt ternary Bi Sb Te"
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex") == 2
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lab_new_study.png"))
+    assert not _errors(console), _errors(console)
