@@ -9,7 +9,11 @@ an element index array ``idx`` (rows of the element tables, ``Z - 1``) that is e
   (formulas from a diverse set, where a matrix over the union of elements would be mostly
   zeros).
 
-Kernels work on chunks of rows so that their temporaries stay in cache.
+Element columns are in Z order (shared) and each row's entries are in Z order with the
+padding last (per-row). Kernels accumulate sums column by column in that order; since adding
+an exact zero changes nothing, a composition gets bit-identical features whatever else is
+in its batch and whichever layout is used. Kernels work on chunks of rows so that their
+temporaries stay in cache.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pandas as pd
 
 from ..core.composition import CompositionError, parse_composition
 from ..core.elements import ATOMIC_NUMBER
-from ._tables import ELEMENTS, MAX_Z, element_indices, index_map, unsupported_element_error
+from ._tables import MAX_Z, element_indices, index_map, unsupported_element_error
 
 __all__ = ["Batch", "batch_from_fractions", "batch_from_compositions", "as_items"]
 
@@ -128,7 +132,12 @@ def batch_from_fractions(X: Any, elements: Sequence[str] | None) -> Batch:
         dup = sorted({e for e in elements if elements.count(e) > 1})
         raise CompositionError(f"elements must be unique, but {dup} appear more than once")
     idx = element_indices(elements)
-    arr = np.asarray(X.to_numpy() if isinstance(X, pd.DataFrame) else X, dtype=np.float64)
+    try:
+        arr = np.asarray(X.to_numpy() if isinstance(X, pd.DataFrame) else X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise CompositionError(
+            "X must be a numeric (n, k) array of fractions, one column per element"
+        ) from None
     if arr.ndim == 1 and len(elements) == arr.shape[0]:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != len(elements):
@@ -216,7 +225,7 @@ def batch_from_compositions(
         raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
     n = len(items)
     # Dedup only plain strings: dicts are unhashable and Composition equality is tolerant.
-    if n > 1 and all(isinstance(x, str) for x in items):
+    if n > 1 and set(map(type, items)) <= {str, np.str_}:
         codes, uniques = pd.factorize(np.asarray(items, dtype=object))
         distinct: Sequence[Any] = list(uniques)
     else:
@@ -227,12 +236,13 @@ def batch_from_compositions(
     # they are looked at again (slowly) only if one occurs.
     try:
         parsed: list[Any] = [parse_composition(x) for x in distinct]
+        ok = np.ones(len(parsed), dtype=bool)
     except CompositionError:
         parsed = [_parse_or_error(x) for x in distinct]
-    ok = np.fromiter((type(d) is dict for d in parsed), dtype=bool, count=len(parsed))
+        ok = np.fromiter((type(d) is dict for d in parsed), dtype=bool, count=len(parsed))
     good = parsed if ok.all() else [d for d in parsed if type(d) is dict]
     batch, unsupported = _pack(good)
-    messages = {j: str(parsed[j]) for j in np.flatnonzero(~ok)}
+    messages: dict[int, str] = {int(j): str(parsed[j]) for j in np.flatnonzero(~ok)}
     if unsupported.any():
         good_pos = np.flatnonzero(ok)
         for r in np.flatnonzero(unsupported):
@@ -258,10 +268,14 @@ def _parse_or_error(x: Any) -> dict[str, float] | CompositionError:
 def _raise_for(messages: dict[int, str], codes: np.ndarray, n: int, labels: Any) -> None:
     if n == 1:
         raise CompositionError(next(iter(messages.values())))
-    labels = list(range(n) if labels is None else labels)
     first = np.unique(codes, return_index=True)[1]  # first input row of each distinct item
     bad = sorted(messages.items(), key=lambda kv: first[kv[0]])
-    shown = "; ".join(f"row {labels[int(first[j])]!r}: {msg}" for j, msg in bad[:5])
+
+    def label(j: int) -> Any:
+        i = int(first[j])
+        return i if labels is None else labels[i]
+
+    shown = "; ".join(f"row {label(j)!r}: {msg}" for j, msg in bad[:5])
     more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
     raise CompositionError(f"{len(bad)} invalid composition(s): {shown}{more}")
 
@@ -315,8 +329,3 @@ def _pack(parsed: list[dict[str, float]]) -> tuple[Batch, np.ndarray]:
     idx[row, pos] = sym_idx
     # parse_composition already returns fractions; renormalizing keeps the invariant exact.
     return Batch(_normalize_rows(frac), idx), unsupported
-
-
-def elements_of(batch: Batch) -> list[str]:
-    """Element symbols of a shared batch's columns (for messages and tests)."""
-    return [ELEMENTS[i] for i in np.atleast_1d(batch.idx)]

@@ -108,12 +108,12 @@ def magpie_stats(batch: Batch, table: np.ndarray | None = None) -> np.ndarray:
         weights = [FT[j][:, None] for j in cols]
         # Sequential sums; starting from the first term equals 0 + first term exactly.
         mean = np.multiply(values[0], weights[0])
-        for w, v in zip(weights[1:], values[1:]):
+        for w, v in zip(weights[1:], values[1:], strict=True):
             np.multiply(v, w, out=dc)
             mean += dc
         avg = np.abs(values[0] - mean)
         avg *= weights[0]
-        for w, v in zip(weights[1:], values[1:]):
+        for w, v in zip(weights[1:], values[1:], strict=True):
             np.subtract(v, mean, out=dc)
             np.abs(dc, out=dc)
             dc *= w

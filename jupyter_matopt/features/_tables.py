@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +86,7 @@ def magpie_data_dir() -> Path:
     return _matminer_data_dir() / "magpie_elementdata"
 
 
-@lru_cache(maxsize=None)
+@cache
 def magpie_property(name: str) -> np.ndarray:
     """One Magpie property for H..Lr as a read-only float64 array of length 103.
 

@@ -50,7 +50,7 @@ __all__ = ["AlloyFeaturizer", "ALLOY_UNITS", "GAS_CONSTANT"]
 
 #: Unit of each alloy feature.
 ALLOY_UNITS: dict[str, str] = dict(
-    zip(ALLOY_LABELS, ("J/(mol K)", "%", "e/atom", "Pauling", "K", "kJ/mol", "1"))
+    zip(ALLOY_LABELS, ("J/(mol K)", "%", "e/atom", "Pauling", "K", "kJ/mol", "1"), strict=True)
 )
 
 _CITATIONS = [

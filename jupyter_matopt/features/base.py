@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,9 +85,7 @@ class BaseFeaturizer(BaseEstimator, TransformerMixin, ABC):  # type: ignore[misc
         """
         items, index = as_items(entries)
         parsed = batch_from_compositions(
-            items,
-            list(index) if labels is None else labels,
-            errors="nan" if ignore_errors else "raise",
+            items, index if labels is None else labels, errors="nan" if ignore_errors else "raise"
         )
         values = self._compute(parsed.batch)
         if parsed.rows.size and (parsed.rows < 0).any():
@@ -193,6 +191,3 @@ class MultipleFeaturizer(BaseFeaturizer):
         from .presets import featurizer_from_preset
 
         return featurizer_from_preset(preset)
-
-
-ErrorsMode = Literal["raise", "nan"]

@@ -15,7 +15,13 @@ from .base import BaseFeaturizer, MultipleFeaturizer
 from .element_fraction import ElementFractionFeaturizer
 from .magpie import MagpieFeaturizer
 
-__all__ = ["PRESETS", "featurizer_from_preset", "featurize", "featurize_fractions", "feature_labels"]
+__all__ = [
+    "PRESETS",
+    "featurizer_from_preset",
+    "featurize",
+    "featurize_fractions",
+    "feature_labels",
+]
 
 _FACTORIES: dict[str, Callable[[], BaseFeaturizer]] = {
     "magpie": MagpieFeaturizer,
@@ -84,7 +90,7 @@ def featurize(
     """
     featurizer = featurizer_from_preset(preset)
     items, index = as_items(compositions)
-    values = featurizer.featurize_many(items, ignore_errors=errors == "nan", labels=list(index))
+    values = featurizer.featurize_many(items, ignore_errors=errors == "nan", labels=index)
     return pd.DataFrame(values, index=index, columns=featurizer.feature_labels())
 
 

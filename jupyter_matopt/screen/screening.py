@@ -276,7 +276,7 @@ def _nondominated(Y: np.ndarray) -> np.ndarray:
 
     Rows are swept in lexicographically decreasing order, where a row can only be dominated
     by rows before it; each block of rows is checked against the front found so far (a
-    dominated dominator implies a front one) and then against the earlier rows of its block.
+    dominated dominator implies a front one) and then against the rest of its block.
     Equal rows do not dominate each other, so duplicates all stay.
     """
     n = len(Y)

@@ -54,41 +54,28 @@ class Evaluator:
         if hit is not None:
             self._cache.move_to_end(key)
             return dict(hit)
-        X = np.asarray(x, dtype=float).reshape(1, -1)
-        els = list(elements)
-        mean, std, in_domain, reason = self._predict(X, els)
-        contributions = self._explain(X, els)
+        exp = self.model.explain_fractions(np.asarray(x, dtype=float), list(elements))
+        # one explanation carries everything: TreeSHAP needs the member outputs anyway, so
+        # prediction, calibrated std and the domain verdict come with it at no extra cost
+        classification = exp.probability is not None
+        per = exp.per_element
         result = {
-            "mean": _finite_or_none(mean[0]),
-            "std": _finite_or_none(std[0]) if std is not None else None,
-            "units": self.units,
+            "mean": _finite_or_none(exp.probability if classification else exp.prediction),
+            "std": _finite_or_none(exp.std),
+            "units": "probability" if classification else self.units,
             "target": self.target,
-            "in_domain": None if in_domain is None else bool(in_domain[0]),
-            "reason": "" if reason is None else str(reason[0] or ""),
-            "contributions": contributions,
+            "in_domain": bool(exp.in_domain),
+            "reason": str(exp.domain_reason or ""),
+            "contributions": {str(k): float(v) for k, v in per.items() if np.isfinite(v)},
         }
+        if classification:
+            result["contributions_units"] = "log-odds"
         self._cache[key] = result
-        if len(self._cache) > self.cache_size:
+        if self.cache_size and len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
+        elif not self.cache_size:
+            self._cache.clear()
         return dict(result)
-
-    def _predict(
-        self, X: np.ndarray, elements: list[str]
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-        out = self.model.predict_fractions(X, elements, return_std=True, return_domain=True)
-        mean, std, domain = out
-        in_domain = np.asarray(domain.in_domain, dtype=bool)
-        reason = np.asarray(domain.reason, dtype=object)
-        return np.asarray(mean, float), np.asarray(std, float), in_domain, reason
-
-    def _explain(self, X: np.ndarray, elements: list[str]) -> dict[str, float]:
-        expl = self.model.explain_fractions(X, elements)
-        per = getattr(expl, "per_element", None)
-        if per is None:
-            return {}
-        if hasattr(per, "ndim") and getattr(per, "ndim", 1) == 2:  # DataFrame: one row
-            per = per.iloc[0]
-        return {str(k): float(v) for k, v in per.items() if np.isfinite(float(v))}
 
 
 def predict_grid(

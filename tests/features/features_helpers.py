@@ -41,6 +41,6 @@ def assert_matches_matminer(ours: np.ndarray, ref: np.ndarray, rtol: float = 1e-
         labels = feature_labels("magpie")
         shown = [
             f"row {r} {labels[c]!r}: ours {ours[r, c]!r} matminer {ref[r, c]!r}"
-            for r, c in zip(rows[:10], cols[:10])
+            for r, c in zip(rows[:10], cols[:10], strict=True)
         ]
         raise AssertionError(f"{bad.sum()} values differ from matminer:\n" + "\n".join(shown))

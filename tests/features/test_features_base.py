@@ -76,12 +76,15 @@ def test_fit_returns_self_and_needs_no_fit() -> None:
 
 def test_from_preset() -> None:
     assert MagpieFeaturizer.from_preset("magpie").get_params() == MagpieFeaturizer().get_params()
-    assert isinstance(ElementFractionFeaturizer.from_preset("element_fraction"),
-                      ElementFractionFeaturizer)
+    assert isinstance(
+        ElementFractionFeaturizer.from_preset("element_fraction"), ElementFractionFeaturizer
+    )
     assert isinstance(AlloyFeaturizer.from_preset("alloy"), AlloyFeaturizer)
     combo = MultipleFeaturizer.from_preset("magpie+alloy")
-    assert combo.feature_labels() == MagpieFeaturizer().feature_labels() + AlloyFeaturizer(
-    ).feature_labels()
+    assert (
+        combo.feature_labels()
+        == MagpieFeaturizer().feature_labels() + AlloyFeaturizer().feature_labels()
+    )
     with pytest.raises(CompositionError, match="presets"):
         MagpieFeaturizer.from_preset("deml")
 
@@ -102,14 +105,15 @@ def test_sklearn_pipeline_fits_and_predicts() -> None:
     rng = np.random.default_rng(0)
     elements = ["Fe", "Ni", "Cr", "Co", "Mn"]
     X = rng.random((60, 5))
-    comps = [dict(zip(elements, row)) for row in X]
+    comps = [dict(zip(elements, row, strict=True)) for row in X]
     y = X @ np.arange(5.0)
     pipe = make_pipeline(MagpieFeaturizer(), Ridge(alpha=1e-3))
     pipe.fit(comps, y)
     pred = pipe.predict(comps[:5])
     assert pred.shape == (5,) and np.isfinite(pred).all()
-    scores = cross_val_score(Pipeline([("feat", AlloyFeaturizer()), ("reg", Ridge())]),
-                             pd.Series(comps), y, cv=3)
+    scores = cross_val_score(
+        Pipeline([("feat", AlloyFeaturizer()), ("reg", Ridge())]), pd.Series(comps), y, cv=3
+    )
     assert np.isfinite(scores).all()
 
 
@@ -133,6 +137,7 @@ def test_transform_accepts_one_column_frame_and_2d_array() -> None:
 def test_featurize_dataframe() -> None:
     df = pd.DataFrame({"comp": COMPS, "y": np.arange(6.0)}, index=list("uvwxyz"))
     out = AlloyFeaturizer().featurize_dataframe(df, "comp")
+    assert out is not None
     assert list(out.columns) == ["comp", "y", *AlloyFeaturizer().feature_labels()]
     assert list(out.index) == list(df.index)
     assert list(df.columns) == ["comp", "y"]  # input untouched

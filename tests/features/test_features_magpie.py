@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +74,7 @@ def test_other_input_types_match(
 ) -> None:
     sample = real_formulas[::10]
     ref = matminer_reference[::10]
+    items: Any
     if kind == "dict":
         items = [parse_composition(f) for f in sample]
     elif kind == "Composition":
@@ -239,6 +241,7 @@ def test_errors_nan_fills_invalid_rows() -> None:
         (np.array([[1.0, np.nan]]), "NaN"),
         (np.array([[0.5, 0.5], [0.0, 0.0]]), "row 1 has no positive"),
         (np.ones((3, 3)), "shape"),
+        (np.array([["a", "b"]]), "numeric"),
     ],
 )
 def test_fraction_matrix_validation(X: np.ndarray, match: str) -> None:
@@ -265,7 +268,7 @@ def test_many_elements_and_chunks() -> None:
     X = rng.random((5000, 40)) * (rng.random((5000, 40)) < 0.1)
     X[:, 0] += 1e-3  # every row non-empty
     fast = featurize_fractions(X, elements)
-    dicts = [{e: v for e, v in zip(elements, row) if v > 0} for row in X[:300]]
+    dicts = [{e: v for e, v in zip(elements, row, strict=True) if v > 0} for row in X[:300]]
     np.testing.assert_allclose(fast[:300], featurize(dicts).to_numpy(), rtol=1e-12, atol=1e-12)
     ref = magpie_table()[: len(elements)]
     present = X > 0

@@ -1,0 +1,314 @@
+"""Explanations: TreeSHAP per feature, aggregated per element and per element property.
+
+Per-feature contributions are XGBoost's own TreeSHAP values (``pred_contribs=True``),
+averaged over the ensemble members (SHAP values are linear in the model, so the average is
+the SHAP value of the averaged model). They sum to ``prediction - base_value``.
+
+Per-element rule (exact: every feature's contribution is split over elements with weights
+that sum to one, so per-element contributions also sum to ``prediction - base_value``):
+
+* **Element-fraction feature** ``"Fe"``: all of it to Fe, also when Fe is absent (the effect of
+  *not* containing Fe). Absent elements that are not among the listed elements are pooled in
+  one entry, ``"(absent elements)"``.
+* **Additive features** ``f = sum_e t_e`` (Magpie ``mean`` with ``t_e = c_e p_e``, ``avg_dev``
+  with ``t_e = c_e |p_e - mean|``, alloy ``VEC``, ``mean melting T`` and ``mixing entropy``):
+  the deviation from the training mean splits exactly into element terms,
+  ``f - mu = sum_e (t_e - c_e mu)`` (fractions sum to one), and each element receives the
+  share ``(t_e - c_e mu) / (f - mu)``. This is the exact attribution for a model linear in
+  ``f``; elements pulling the feature in opposite directions get opposite signs. When the
+  terms nearly cancel (``|f - mu| < 0.5 sum_e |t_e - c_e mu|``) the signed shares would
+  explode, and the absolute shares ``|t_e - c_e mu| / sum |...|`` are used instead.
+* **minimum / maximum**: to the element(s) attaining it; **range**: half to the element(s) at
+  the maximum, half to those at the minimum; **mode**: to the element with the largest
+  fraction (ties split equally).
+* **Other features** (size mismatch, electronegativity spread, mixing enthalpy, omega, ...):
+  in proportion to atomic fraction.
+* **Condition columns** (e.g. temperature) are entries of their own, named after the column.
+
+Per-property contributions sum the six Magpie statistics of each of the 22 properties; the
+element-fraction features form one entry, ``"element fractions"``; other features keep their
+label; conditions their column name.
+
+For classification, everything is in log-odds (margin) space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..features import ELEMENTS, featurize_fractions
+
+__all__ = ["Explanation", "ElementAttributor", "ABSENT"]
+
+ABSENT = "(absent elements)"
+_GAS_R = 8.314462618
+_ELEMENT_SET = frozenset(ELEMENTS)
+_MODE_RTOL, _MODE_ATOL = 1e-5, 1e-8
+
+
+@dataclass
+class Explanation:
+    """Why the model predicts what it predicts for one composition.
+
+    Attributes:
+        composition: The explained composition as a formula.
+        prediction: Model output (target units; log-odds for classification).
+        base_value: Expected model output over the training data (TreeSHAP base value).
+        std: Calibrated standard deviation of the prediction (probability units for
+            classification).
+        probability: Probability of class 1 (classification only, else None).
+        in_domain: Whether the composition is inside the applicability domain.
+        domain_reason: Why it is (or is not) in domain.
+        feature_names / feature_values / feature_contributions: per-feature arrays.
+        element_names / element_contributions: per-element arrays (see the module docs).
+        property_names / property_contributions: per-property arrays.
+    """
+
+    composition: str
+    prediction: float
+    base_value: float
+    std: float
+    probability: float | None
+    in_domain: bool
+    domain_reason: str
+    feature_names: list[str]
+    feature_values: np.ndarray
+    feature_contributions: np.ndarray
+    element_names: list[str]
+    element_contributions: np.ndarray
+    property_names: list[str]
+    property_contributions: np.ndarray
+    target: str = ""
+    units: str = ""
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def per_feature(self) -> pd.Series:
+        """Contribution of each feature (TreeSHAP), in feature order."""
+        return pd.Series(self.feature_contributions, index=self.feature_names, name="contribution")
+
+    @cached_property
+    def per_element(self) -> pd.Series:
+        """Contribution of each element (plus condition columns and absent elements)."""
+        return pd.Series(self.element_contributions, index=self.element_names, name="contribution")
+
+    @cached_property
+    def per_property(self) -> pd.Series:
+        """Contribution of each element property (sum over its Magpie statistics)."""
+        return pd.Series(
+            self.property_contributions, index=self.property_names, name="contribution"
+        )
+
+    def to_frame(self, by: str = "feature") -> pd.DataFrame:
+        """Contributions as a table sorted by magnitude.
+
+        Args:
+            by: ``"feature"`` (with the feature values), ``"element"`` or ``"property"``.
+        """
+        if by == "feature":
+            frame = pd.DataFrame(
+                {"value": self.feature_values, "contribution": self.feature_contributions},
+                index=pd.Index(self.feature_names, name="feature"),
+            )
+        elif by == "element":
+            frame = self.per_element.rename_axis("element").to_frame()
+        elif by == "property":
+            frame = self.per_property.rename_axis("property").to_frame()
+        else:
+            from ._errors import ModelError
+
+            raise ModelError(f"by must be 'feature', 'element' or 'property', got {by!r}")
+        order = np.argsort(-np.abs(frame["contribution"].to_numpy()), kind="stable")
+        return frame.iloc[order]
+
+    def __repr__(self) -> str:
+        top = self.per_element.sort_values(key=np.abs, ascending=False).head(5)
+        parts = ", ".join(f"{k} {v:+.3g}" for k, v in top.items())
+        return (
+            f"Explanation({self.composition!r}: prediction {self.prediction:.4g} = base "
+            f"{self.base_value:.4g} + contributions; top elements: {parts})"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(str(k))}</td><td>{v:+.4g}</td></tr>"
+            for k, v in self.per_element.sort_values(key=np.abs, ascending=False).items()
+        )
+        unit = f" {html.escape(self.units)}" if self.units else ""
+        return (
+            f"<div><b>{html.escape(self.composition)}</b>: prediction {self.prediction:.4g}{unit}"
+            f" (base {self.base_value:.4g})<table><tr><th>element</th><th>contribution</th></tr>"
+            f"{rows}</table></div>"
+        )
+
+
+def _normalize(W: np.ndarray) -> np.ndarray:
+    """Rows of ``W`` (n, k, m) divided by their sum over k; all-zero rows stay zero."""
+    s = W.sum(axis=1, keepdims=True)
+    return np.divide(W, s, out=np.zeros_like(W), where=s != 0)
+
+
+class ElementAttributor:
+    """Splits per-feature contributions over the elements of a fixed element list.
+
+    Built once per element list (the slider UI keeps one), then applied to many rows.
+    """
+
+    def __init__(
+        self,
+        feature_names: Sequence[str],
+        feature_means: np.ndarray,
+        conditions: Sequence[str],
+        elements: Sequence[str],
+    ) -> None:
+        self.elements = list(elements)
+        self.conditions = list(conditions)
+        names = list(feature_names)
+        n_comp = len(names) - len(self.conditions)
+        col_of = {e: j for j, e in enumerate(self.elements)}
+        mu = np.asarray(feature_means, dtype=np.float64)
+
+        # Element property values, read through the public featurizer: the "mean" statistic of
+        # a pure element is the element's (imputed) table value.
+        k = len(self.elements)
+        pure = featurize_fractions(np.eye(k), self.elements, preset="magpie") if k else None
+        from ..features import feature_labels
+
+        mag_labels = feature_labels("magpie")
+        mag_col = {lab: i for i, lab in enumerate(mag_labels)}
+
+        def prop_values(prop: str) -> np.ndarray | None:
+            j = mag_col.get(f"MagpieData mean {prop}")
+            return None if j is None or pure is None else pure[:, j]
+
+        self.additive: list[tuple[int, np.ndarray | str]] = []  # (feature, values or kind)
+        self.kind_groups: dict[str, list[tuple[int, np.ndarray]]] = {
+            "mean": [], "avg_dev": [], "minimum": [], "maximum": [], "range": [], "mode": []
+        }
+        self.frac_feature: list[tuple[int, int]] = []  # (feature, element column or -1)
+        self.other: list[int] = []
+        self.cond_feature: list[int] = []
+        prop_name: list[str] = []
+        for i, name in enumerate(names):
+            if i >= n_comp:
+                self.cond_feature.append(i)
+                prop_name.append(name)
+                continue
+            if name in _ELEMENT_SET:
+                self.frac_feature.append((i, col_of.get(name, -1)))
+                prop_name.append("element fractions")
+                continue
+            if name.startswith("MagpieData "):
+                stat, _, prop = name[len("MagpieData ") :].partition(" ")
+                values = prop_values(prop)
+                prop_name.append(prop)
+                if values is not None and stat in self.kind_groups:
+                    self.kind_groups[stat].append((i, values))
+                    continue
+                self.other.append(i)
+                continue
+            prop_name.append(name)
+            if name == "alloy VEC" and prop_values("NValence") is not None:
+                self.kind_groups["mean"].append((i, prop_values("NValence")))  # type: ignore[arg-type]
+            elif name == "alloy mean melting T" and prop_values("MeltingT") is not None:
+                self.kind_groups["mean"].append((i, prop_values("MeltingT")))  # type: ignore[arg-type]
+            elif name == "alloy mixing entropy":
+                self.additive.append((i, "entropy"))
+            else:
+                self.other.append(i)
+        self.mu = mu
+        self.property_names = list(dict.fromkeys(prop_name))
+        pidx = {p: j for j, p in enumerate(self.property_names)}
+        self.property_index = np.array([pidx[p] for p in prop_name], dtype=np.intp)
+        absent_needed = any(j < 0 for _, j in self.frac_feature)
+        self.element_names = self.elements + ([ABSENT] if absent_needed else []) + self.conditions
+        self._absent_col = k if absent_needed else -1
+        self._cond_offset = k + int(absent_needed)
+
+    def per_property(self, phi: np.ndarray) -> np.ndarray:
+        """Sum ``(n, p)`` feature contributions into ``(n, n_properties)``."""
+        out = np.zeros((phi.shape[0], len(self.property_names)))
+        np.add.at(out.T, self.property_index, phi.T)
+        return out
+
+    def per_element(self, C: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        """Split ``(n, p)`` contributions of rows with fractions ``C`` (n, k, rows sum to 1)."""
+        n, k = C.shape
+        E = np.zeros((n, len(self.element_names)))
+        present = C > 0
+
+        def deviation_split(idx: list[int], T: np.ndarray) -> None:
+            # T: (n, k, m) element terms of additive features idx; f = T.sum(1).
+            dev = T - C[:, :, None] * self.mu[idx][None, None, :]
+            tot = dev.sum(axis=1)
+            abs_dev = np.abs(dev)
+            abs_tot = abs_dev.sum(axis=1)
+            signed_ok = np.abs(tot) >= 0.5 * abs_tot
+            with np.errstate(divide="ignore", invalid="ignore"):
+                W = np.where(signed_ok[:, None, :], dev / tot[:, None, :], abs_dev / abs_tot[:, None, :])
+            degenerate = ~(abs_tot > 0)
+            if degenerate.any():
+                W = np.where(degenerate[:, None, :], C[:, :, None], W)
+            W = np.nan_to_num(W, nan=0.0, posinf=0.0, neginf=0.0)
+            E[:, :k] += np.einsum("nkm,nm->nk", W, phi[:, idx])
+
+        def indicator_split(idx: list[int], W: np.ndarray) -> None:
+            W = _normalize(W)
+            E[:, :k] += np.einsum("nkm,nm->nk", W, phi[:, idx])
+
+        for kind, items in self.kind_groups.items():
+            if not items or k == 0:
+                continue
+            idx = [i for i, _ in items]
+            V = np.stack([v for _, v in items], axis=1)  # (k, m)
+            if kind == "mean":
+                deviation_split(idx, C[:, :, None] * V[None])
+            elif kind == "avg_dev":
+                mean = C @ V  # (n, m)
+                deviation_split(idx, C[:, :, None] * np.abs(V[None] - mean[:, None, :]))
+            else:
+                Vb = np.broadcast_to(V[None], (n, k, V.shape[1]))
+                pres = present[:, :, None]
+                vmin = np.where(pres, Vb, np.inf).min(axis=1, keepdims=True)
+                vmax = np.where(pres, Vb, -np.inf).max(axis=1, keepdims=True)
+                at_min = (pres & (Vb == vmin)).astype(float)
+                at_max = (pres & (Vb == vmax)).astype(float)
+                if kind == "minimum":
+                    W = at_min
+                elif kind == "maximum":
+                    W = at_max
+                elif kind == "range":
+                    W = 0.5 * _normalize(at_min) + 0.5 * _normalize(at_max)
+                else:  # mode: element(s) with the largest fraction, smallest value on ties
+                    cmax = C.max(axis=1, keepdims=True)
+                    ties = ((cmax - C) <= (_MODE_ATOL + _MODE_RTOL * cmax))[:, :, None]
+                    tmin = np.where(ties, Vb, np.inf).min(axis=1, keepdims=True)
+                    W = (ties & (Vb == tmin)).astype(float)
+                # a statistic with no attaining element (cannot happen for valid rows) falls
+                # back to atomic fractions
+                empty = W.sum(axis=1, keepdims=True) == 0
+                W = np.where(empty, C[:, :, None], W)
+                indicator_split(idx, W)
+        for i, kind in self.additive:
+            if kind == "entropy" and k:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    T = np.where(C > 0, -_GAS_R * C * np.log(C), 0.0)
+                deviation_split([i], T[:, :, None])
+        for i, j in self.frac_feature:
+            if j >= 0:
+                E[:, j] += phi[:, i]
+            else:
+                E[:, self._absent_col] += phi[:, i]
+        if self.other and k:
+            E[:, :k] += C * phi[:, self.other].sum(axis=1)[:, None]
+        for t, i in enumerate(self.cond_feature):
+            E[:, self._cond_offset + t] += phi[:, i]
+        return E

@@ -1,0 +1,427 @@
+"""Safe save/load of :class:`PropertyModel`: JSON metadata + XGBoost JSON models + an npz.
+
+Layout (a directory, or the same files in a ``.zip``)::
+
+    metadata.json   format and version, package versions, preset, feature names, target,
+                    units, task, conditions, elements, training-data sha256, CV metrics,
+                    std calibration, domain statistics (lists), sha256 of every other file,
+                    and the sha256 of the metadata itself
+    m0.json ...     one XGBoost model per ensemble member (``Booster.save_raw("json")``)
+    arrays.npz      the applicability domain's reference matrix (read with
+                    ``allow_pickle=False``)
+
+Nothing is unpickled and no code from the file is executed. :func:`load_model` verifies the
+format version, the metadata hash and every file hash *before* handing bytes to XGBoost,
+then checks that the loaded boosters reproduce the predictions stored at save time. Any
+problem raises :class:`ModelFileError`. The hashes detect corruption and accidental edits;
+they are not a signature (someone who edits a file can recompute them), so load models from
+sources you trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import ModelError, ModelFileError
+
+if TYPE_CHECKING:
+    from ._model import PropertyModel
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "save_model", "load_model"]
+
+FORMAT = "jupyter_matopt.PropertyModel"
+FORMAT_VERSION = 1
+METADATA = "metadata.json"
+ARRAYS = "arrays.npz"
+_MEMBER_RE = re.compile(r"^m\d{1,3}\.json$")
+_MAX_METADATA_BYTES = 64 * 2**20
+_MAX_FILE_BYTES = 1024 * 2**20
+_INIT_KEYS = {
+    "estimator", "task", "preset", "n_ensemble", "seed", "params", "tune", "tune_iter",
+    "tune_cv", "calibrate", "decision_threshold", "domain_k", "domain_quantile", "n_jobs",
+}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _jsonable(x: Any) -> Any:
+    """Plain JSON types; non-finite floats become None."""
+    if isinstance(x, Mapping):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(float(x)) else None
+    if x is None or isinstance(x, str):
+        return x
+    return str(x)
+
+
+def _canonical(meta: Mapping[str, Any]) -> bytes:
+    return json.dumps(meta, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+    import xgboost
+
+    from .._version import __version__
+
+    return {
+        "jupyter_matopt": str(__version__),
+        "xgboost": str(xgboost.__version__),
+        "numpy": str(np.__version__),
+        "scikit-learn": str(sklearn.__version__),
+        "python": platform.python_version(),
+    }
+
+
+def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
+    """Write ``model`` to ``path`` (a directory, or a ``.zip`` file when it ends in .zip)."""
+    model._check_fitted()
+    files: dict[str, bytes] = {}
+    members = []
+    for i, booster in enumerate(model.members_):
+        name = f"m{i}.json"
+        files[name] = bytes(booster.save_raw(raw_format="json"))
+        members.append(name)
+    buf = io.BytesIO()
+    np.savez(buf, domain_reference=np.ascontiguousarray(model.domain_.reference, dtype=np.float32))
+    files[ARRAYS] = buf.getvalue()
+    check_X = np.asarray(model.check_X_, dtype=np.float64)
+    check_margins = model._margins(check_X)
+    report = getattr(model, "cv_report_", None)
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "versions": _versions(),
+        "init_params": _jsonable(model.get_params()),
+        "preset": model.preset_,
+        "feature_names": list(model.feature_names_),
+        "target": model.target_,
+        "units": model.units_,
+        "task": model.task_,
+        "conditions": list(model.conditions_),
+        "elements": list(model.elements_),
+        "classes": _jsonable(list(model.classes_)) if model.task_ == "classification" else None,
+        "n_train": int(model.n_train_),
+        "training_data_sha256": model.training_hash_,
+        "y_mean": float(model.y_mean_),
+        "y_scale": float(model.y_scale_),
+        "std_scale": float(model.std_scale_),
+        "std_floor": float(model.std_floor_),
+        "calibration": _jsonable(model.calibration_),
+        "threshold": float(model.threshold_) if model.task_ == "classification" else None,
+        "prevalence": float(model.prevalence_) if model.task_ == "classification" else None,
+        "feature_means": _jsonable(model.feature_means_),
+        "shap_importance": _jsonable(model.shap_importance_),
+        "best_params": _jsonable(getattr(model, "best_params_", None)),
+        "domain": model.domain_.to_metadata(),
+        "cv": report.to_dict(parity=False) if report is not None else None,
+        "members": members,
+        "check": {"X": _jsonable(check_X), "margins": _jsonable(check_margins)},
+        "files": {name: _sha256(data) for name, data in files.items()},
+    }
+    meta["metadata_sha256"] = _sha256(_canonical(meta))
+    files = {METADATA: json.dumps(meta, indent=1, allow_nan=False).encode("utf-8"), **files}
+    target = Path(path).expanduser()
+    if target.suffix.lower() == ".zip":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, data in files.items():
+                zf.writestr(name, data)
+        os.replace(tmp, target)
+    else:
+        if target.exists() and not target.is_dir():
+            raise ModelError(f"cannot save the model to {str(target)!r}: it exists and is not a directory")
+        target.mkdir(parents=True, exist_ok=True)
+        # metadata last: a crash mid-save leaves no metadata that vouches for partial files
+        for name, data in files.items():
+            if name != METADATA:
+                (target / name).write_bytes(data)
+        (target / METADATA).write_bytes(files[METADATA])
+    return str(target)
+
+
+# ---------------------------------------------------------------------------------- loading
+class _Reader:
+    """Reads named files from a directory or a zip, with size limits."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        if path.is_dir():
+            return
+        if not path.is_file():
+            raise ModelFileError(f"no saved model at {str(path)!r} (no such file or directory)")
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ModelFileError(
+                f"{str(path)!r} is not a readable model archive (expected a directory or a .zip "
+                f"written by PropertyModel.save): {exc}"
+            ) from None
+
+    def read(self, name: str, limit: int) -> bytes:
+        if self.zip is None:
+            p = self.path / name
+            if not p.is_file():
+                raise ModelFileError(f"the saved model in {str(self.path)!r} lacks {name}")
+            size = p.stat().st_size
+            if size > limit:
+                raise ModelFileError(f"{name} in {str(self.path)!r} is implausibly large ({size} bytes)")
+            return p.read_bytes()
+        try:
+            info = self.zip.getinfo(name)
+        except KeyError:
+            raise ModelFileError(f"the model archive {str(self.path)!r} lacks {name}") from None
+        if info.file_size > limit:
+            raise ModelFileError(f"{name} in {str(self.path)!r} is implausibly large ({info.file_size} bytes)")
+        with self.zip.open(info) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise ModelFileError(f"{name} in {str(self.path)!r} is larger than declared")
+        return data
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()
+
+
+def _expect(meta: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, nullable: bool = False) -> Any:
+    if key not in meta:
+        raise ModelFileError(f"metadata.json lacks the field {key!r}")
+    value = meta[key]
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise ModelFileError(f"metadata field {key!r} has the wrong type (bool)")
+    if not isinstance(value, kind):
+        raise ModelFileError(f"metadata field {key!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _float_list(meta: Mapping[str, Any], key: str, n: int | None = None) -> np.ndarray:
+    values = _expect(meta, key, list)
+    if n is not None and len(values) != n:
+        raise ModelFileError(f"metadata field {key!r} has {len(values)} entries, expected {n}")
+    if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+        raise ModelFileError(f"metadata field {key!r} must hold numbers")
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def _str_list(meta: Mapping[str, Any], key: str) -> list[str]:
+    values = _expect(meta, key, list)
+    if not all(isinstance(v, str) for v in values):
+        raise ModelFileError(f"metadata field {key!r} must hold strings")
+    return list(values)
+
+
+def load_model(path: str | os.PathLike[str], cls: type[PropertyModel] | None = None) -> PropertyModel:
+    """Load a model saved by :func:`save_model`; every failure is a :class:`ModelFileError`."""
+    try:
+        return _load(Path(path).expanduser(), cls)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # anything a damaged file can provoke
+        raise ModelFileError(
+            f"cannot load a model from {str(path)!r}: the file is corrupt or incompatible "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
+    import xgboost as xgb
+
+    from ..features import feature_labels
+    from ._calibration import apply_calibration  # noqa: F401  (import check)
+    from ._domain import DomainModel
+    from ._evaluation import CVReport
+    from ._model import PropertyModel
+
+    cls = cls or PropertyModel
+    reader = _Reader(path)
+    try:
+        raw_meta = reader.read(METADATA, _MAX_METADATA_BYTES)
+        try:
+            meta = json.loads(raw_meta.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ModelFileError(f"metadata.json in {str(path)!r} is not valid JSON ({exc})") from None
+        if not isinstance(meta, dict):
+            raise ModelFileError("metadata.json must hold a JSON object")
+        if meta.get("format") != FORMAT:
+            raise ModelFileError(
+                f"{str(path)!r} is not a saved PropertyModel (format {meta.get('format')!r})"
+            )
+        version = meta.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ModelFileError(
+                f"the model in {str(path)!r} has format version {version!r}; this version of "
+                f"jupyter_matopt reads version {FORMAT_VERSION} (re-save it with a matching version)"
+            )
+        stated = meta.get("metadata_sha256")
+        body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
+        try:
+            actual = _sha256(_canonical(body))
+        except (ValueError, TypeError) as exc:
+            raise ModelFileError(f"metadata.json holds values that are not plain JSON ({exc})") from None
+        if stated != actual:
+            raise ModelFileError(
+                f"metadata.json in {str(path)!r} was modified after saving (sha256 mismatch)"
+            )
+        hashes = _expect(meta, "files", dict)
+        members = _str_list(meta, "members")
+        if not members or len(members) > 1000:
+            raise ModelFileError("metadata lists no ensemble members")
+        for name in [*members, ARRAYS]:
+            if not (_MEMBER_RE.match(name) or name == ARRAYS) or name not in hashes:
+                raise ModelFileError(f"metadata lists an unexpected file name {name!r}")
+        blobs: dict[str, bytes] = {}
+        for name in [*members, ARRAYS]:
+            data = reader.read(name, _MAX_FILE_BYTES)
+            if _sha256(data) != hashes[name]:
+                raise ModelFileError(
+                    f"{name} in {str(path)!r} does not match the sha256 recorded at save time "
+                    "(corrupt, truncated or modified)"
+                )
+            blobs[name] = data
+    finally:
+        reader.close()
+
+    # ---- metadata fields
+    init = _expect(meta, "init_params", dict)
+    unknown = set(init) - _INIT_KEYS
+    if unknown:
+        raise ModelFileError(f"metadata init_params has unknown keys {sorted(unknown)}")
+    try:
+        model = cls(**init)
+        model._check_options()
+    except ModelError as exc:
+        raise ModelFileError(f"invalid model options in metadata: {exc}") from None
+    preset = _expect(meta, "preset", str)
+    names = _str_list(meta, "feature_names")
+    conditions = _str_list(meta, "conditions")
+    try:
+        expected = [*feature_labels(preset), *conditions]
+    except Exception as exc:
+        raise ModelFileError(f"the model uses the feature preset {preset!r}, unknown here ({exc})") from None
+    if names != expected:
+        raise ModelFileError(
+            "the model's feature columns differ from what this version's featurizer produces "
+            f"for preset {preset!r}: the file is incompatible"
+        )
+    task = _expect(meta, "task", str)
+    if task not in ("regression", "classification"):
+        raise ModelFileError(f"metadata task {task!r} is not 'regression' or 'classification'")
+    p = len(names)
+    model.preset_ = preset
+    model.feature_names_ = names
+    model.n_features_in_ = p
+    model.conditions_ = conditions
+    model.task_ = task
+    model.target_ = _expect(meta, "target", str)
+    model.units_ = _expect(meta, "units", str)
+    model.elements_ = _str_list(meta, "elements")
+    model.n_train_ = int(_expect(meta, "n_train", int))
+    model.training_hash_ = _expect(meta, "training_data_sha256", str)
+    model.y_mean_ = float(_expect(meta, "y_mean", (int, float)))
+    model.y_scale_ = float(_expect(meta, "y_scale", (int, float)))
+    model.std_scale_ = float(_expect(meta, "std_scale", (int, float)))
+    model.std_floor_ = float(_expect(meta, "std_floor", (int, float)))
+    model.calibration_ = dict(_expect(meta, "calibration", dict))
+    if task == "classification":
+        classes = _expect(meta, "classes", list)
+        if len(classes) != 2 or not all(isinstance(c, (int, float, str, bool)) for c in classes):
+            raise ModelFileError("metadata classes must be two labels")
+        model.classes_ = np.array(classes)
+        model.threshold_ = float(_expect(meta, "threshold", (int, float)))
+        model.prevalence_ = float(_expect(meta, "prevalence", (int, float)))
+    model.feature_means_ = np.nan_to_num(_float_list(meta, "feature_means", p))
+    model.shap_importance_ = np.nan_to_num(_float_list(meta, "shap_importance", p))
+    s = model.shap_importance_.sum()
+    model.feature_importances_ = model.shap_importance_ / s if s > 0 else model.shap_importance_
+    best = _expect(meta, "best_params", dict, nullable=True)
+    if best is not None:
+        model.best_params_ = best
+
+    # ---- domain
+    dom = _expect(meta, "domain", dict)
+    cols = _float_list(dom, "columns")
+    _float_list(dom, "mean", len(cols))
+    _float_list(dom, "scale", len(cols))
+    if len(cols) and (cols.min() < 0 or cols.max() >= p or np.any(cols != np.round(cols))):
+        raise ModelFileError("domain columns are out of range")
+    _expect(dom, "threshold", (int, float), nullable=True)
+    _expect(dom, "k", int)
+    _expect(dom, "quantile", (int, float))
+    _str_list(dom, "elements")
+    with np.load(io.BytesIO(blobs[ARRAYS]), allow_pickle=False) as npz:
+        if set(npz.files) != {"domain_reference"}:
+            raise ModelFileError(f"{ARRAYS} holds unexpected arrays {npz.files}")
+        ref = npz["domain_reference"]
+    if ref.dtype != np.float32 or ref.ndim != 2 or ref.shape[1] != len(cols):
+        raise ModelFileError(f"{ARRAYS}: domain reference has the wrong shape or type")
+    model.domain_ = DomainModel.from_metadata(dom, ref)
+
+    # ---- boosters
+    boosters = []
+    for name in members:
+        b = xgb.Booster()
+        b.load_model(bytearray(blobs[name]))
+        if b.num_features() != p:
+            raise ModelFileError(f"{name} expects {b.num_features()} features, the metadata lists {p}")
+        boosters.append(b)
+    model.members_ = boosters
+    model._pred_threads = [-1] * len(boosters)
+    model._attributors = {}
+    check = _expect(meta, "check", dict)
+    check_X = _float_list({"X": [v for row in _expect(check, "X", list) for v in row]}, "X")
+    n_check = len(_expect(check, "X", list))
+    check_X = check_X.reshape(n_check, p) if n_check else np.zeros((0, p))
+    margins = np.array(_expect(check, "margins", list), dtype=np.float64)
+    got = model._margins(check_X)
+    if got.shape != margins.shape or not np.allclose(got, margins, rtol=1e-6, atol=1e-9 * max(1.0, abs(model.y_scale_))):
+        raise ModelFileError(
+            "the loaded ensemble does not reproduce the predictions stored at save time "
+            "(incompatible XGBoost version or damaged file)"
+        )
+    model.check_X_ = check_X
+    cv = _expect(meta, "cv", dict, nullable=True)
+    if cv is not None:
+        model.cv_report_ = CVReport(
+            protocol=str(cv.get("protocol", "")),
+            task=str(cv.get("task", task)),
+            target=str(cv.get("target", model.target_)),
+            units=str(cv.get("units", model.units_)),
+            summary=dict(cv.get("summary") or {}),
+            folds=pd.DataFrame(cv.get("folds") or []),
+            parity=pd.DataFrame(),
+            calibration=dict(cv.get("calibration") or {}),
+            training_hash=str(cv.get("training_hash", "")),
+            seconds=float(cv.get("seconds") or 0.0),
+            params=dict(cv.get("params") or {}),
+        )
+    model.fit_time_ = 0.0
+    return model

@@ -1,0 +1,296 @@
+"""Campaign behaviour: bad input changes nothing, pools, several objectives, conditions,
+callbacks, inverse design."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_matopt.core import CompositionError, CompositionSpace
+from jupyter_matopt.optimize import (
+    Campaign,
+    CampaignError,
+    hypervolume,
+    inverse_design,
+    pareto_front,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def steel_space() -> CompositionSpace:
+    return CompositionSpace({"Fe": (0.5, 0.9), "Cr": (0.1, 0.3), "Ni": (0.0, 0.2), "Mo": 0.02},
+                            step=0.005, max_components=4)
+
+
+# ---------------------------------------------------------------- bad input changes nothing
+BAD_TELLS = [
+    (["Fe0.7Cr0.2Ni0.08Mo0.02", "Fe0.75Cr0.15Ni0.08Mo0.02"], [1.0, np.nan], "NaN"),
+    (["Fe0.7Cr0.2Ni0.08Mo0.02", "Fe0.75Cr0.15Ni0.08Mo0.02"], [1.0, np.inf], "NaN or infinity"),
+    (["Fe0.7Cr0.2Ni0.08Mo0.02", "Fe0.75Cr0.15Ni0.08Mo0.02"], [1.0], "2 compositions but 1"),
+    (["Fe0.7Cr0.2Ni0.08Mo0.02"], [1.0, 2.0], "1 compositions but 2"),
+    (["Fe0.7Cr0.2Ni0.08Mn0.02"], [1.0], "'Mn', which is not a component"),
+    (["Fe0.7Cr0.2Xx0.1"], [1.0], "unknown element"),
+    ([{"Fe": 0.9, "Cr": -0.1, "Ni": 0.2}], [1.0], "negative"),
+    ([{"Fe": 0.5, "Cr": "a lot"}], [1.0], "not a number|cannot read"),
+    (["Fe0.7Cr0.2Ni0.08Mo0.02"], ["high"], "must be numbers"),
+    (["Fe0.7Cr0.2Ni0.08Mo0.02"], [[1.0, 2.0]], "shape"),
+    (np.ones((2, 3)), [1.0, 2.0], "columns"),
+]
+
+
+@pytest.mark.parametrize("comps, values, match", BAD_TELLS)
+def test_bad_tell_changes_nothing(tmp_path: Path, comps, values, match) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "c.json"
+    camp = Campaign(steel_space(), path=path, seed=0)
+    camp.tell(["Fe0.7Cr0.2Ni0.08Mo0.02", "Fe0.75Cr0.15Ni0.08Mo0.02"], [1.0, 2.0])
+    before_disk = path.read_bytes()
+    before = camp.history.copy()
+    s_before = camp.suggest(2)
+    with pytest.raises(CampaignError, match=match):
+        camp.tell(comps, values)
+    assert path.read_bytes() == before_disk
+    pd.testing.assert_frame_equal(camp.history, before)
+    pd.testing.assert_frame_equal(camp.suggest(2), s_before)
+
+
+def test_outside_bounds_is_accepted_and_flagged() -> None:
+    camp = Campaign(steel_space(), seed=0)
+    camp.tell(["Fe0.7Cr0.2Ni0.08Mo0.02", "Fe0.4Cr0.5Ni0.1", {"Fe": 70, "Cr": 30}],
+              [1.0, 2.0, 3.0])
+    assert camp.history["in_space"].tolist() == [True, False, False]
+    np.testing.assert_allclose(camp.history[["Fe", "Cr"]].iloc[2], [0.7, 0.3])  # normalized
+    assert camp.best["y"] == 3.0
+    batch = camp.suggest(3)
+    assert np.all(steel_space().contains(batch[["Fe", "Cr", "Ni", "Mo"]].to_numpy()))
+
+
+def test_bad_settings() -> None:
+    space = steel_space()
+    with pytest.raises(CampaignError, match="acquisition"):
+        Campaign(space, acquisition="magic")
+    with pytest.raises(CampaignError, match="not available with 2 objectives"):
+        Campaign(space, objective=["max", "min"], acquisition="ei")
+    with pytest.raises(CampaignError, match="'max' or 'min'"):
+        Campaign(space, objective="maximize")
+    with pytest.raises(CampaignError, match="surrogate"):
+        Campaign(space, surrogate="forest")
+    with pytest.raises(CampaignError, match="seed"):
+        Campaign(space, seed=-1)
+    with pytest.raises(CampaignError, match="CompositionSpace or a candidate pool"):
+        Campaign({"Fe": (0, 1)})
+    with pytest.raises(CampaignError, match="positive integer"):
+        Campaign(space).suggest(0)
+    with pytest.raises(CompositionError, match="infeasible"):
+        CompositionSpace({"Fe": (0.6, 1.0), "Cr": (0.5, 1.0)})
+    with pytest.raises(CampaignError, match="not numeric"):
+        Campaign(pd.DataFrame({"a": ["x", "y"]}))
+    with pytest.raises(CampaignError, match="missing or infinite"):
+        Campaign(pd.DataFrame({"a": [1.0, np.nan]}))
+    with pytest.raises(CampaignError, match="conditions are for composition spaces"):
+        Campaign(pd.DataFrame({"a": [1.0, 2.0]}), conditions={"T": 300})
+
+
+# ---------------------------------------------------------------- pools
+def test_pool_campaign_with_generic_inputs() -> None:
+    rng = np.random.default_rng(0)
+    pool = pd.DataFrame({"n": rng.integers(6, 13, 80).astype(float), "theta": rng.random(80) * 200,
+                         "r": 1.5 + rng.random(80)})
+    pool = pool.drop_duplicates().reset_index(drop=True)
+    y = -((pool.theta - 120) / 50) ** 2 - (pool.r - 2) ** 2
+    camp = Campaign(pool, objective="max", seed=0)
+    camp.tell(pool.iloc[[0, 1]], y.iloc[[0, 1]])
+    for _ in range(12):
+        b = camp.suggest(1)
+        assert b["pool_index"].iloc[0] in pool.index
+        camp.tell(b, y[b["pool_index"]].to_numpy())
+    assert camp.history["in_space"].all()
+    assert len(set(camp.history[["n", "theta", "r"]].itertuples(index=False))) == 14
+    # 14 of ~80 tried: the best found is in the pool's top 10 %
+    assert camp.best["y"] >= y.quantile(0.9)
+    # batches from a pool are distinct and untried
+    b = camp.suggest(5)
+    assert b["pool_index"].nunique() == 5
+    # dict rows (Suggestions.compositions) round-trip
+    assert set(b.compositions[0]) == {"n", "theta", "r"}
+    camp.tell(b.compositions, np.zeros(5))
+    with pytest.raises(CampaignError, match="pool column"):
+        camp.tell([{"n": 6.0, "theta": 1.0}], [1.0])
+
+
+def test_pool_is_exhausted_and_pool_object(tmp_path: Path) -> None:
+    from jupyter_matopt.data import Pool
+
+    raw = pd.DataFrame({"a": [0.0, 0.5, 1.0, 1.0], "b": [1.0, 2.0, 3.0, 3.0], "y": [1, 2, 3, 5]})
+    pool = Pool.from_frame(raw, direction="max")
+    camp = Campaign(pool, seed=0, path=tmp_path / "p.json")
+    b = camp.suggest(3)
+    assert len(b) == 3 and "y" not in b.columns  # the objective is never used
+    camp.tell(b, [1.0, 2.0, 3.0])
+    with pytest.raises(CampaignError, match="untried"):
+        camp.suggest(1)
+    loaded = Campaign.load(tmp_path / "p.json")
+    pd.testing.assert_frame_equal(loaded.history, camp.history)
+
+
+def test_candidates_argument() -> None:
+    space = steel_space()
+    camp = Campaign(space, seed=0)
+    camp.tell(["Fe0.7Cr0.2Ni0.08Mo0.02", "Fe0.75Cr0.15Ni0.08Mo0.02"], [1.0, 2.0])
+    cands = ["Fe0.7Cr0.2Ni0.08Mo0.02", "Fe0.73Cr0.2Ni0.05Mo0.02", "Fe0.4Cr0.5Ni0.08Mo0.02",
+             "Fe0.78Cr0.1Ni0.1Mo0.02"]
+    b = camp.suggest(2, candidates=cands)
+    assert sorted(b.compositions) == sorted(["Fe0.73Cr0.2Ni0.05Mo0.02", "Fe0.78Cr0.1Ni0.1Mo0.02"])
+    with pytest.raises(CampaignError, match="untried"):
+        camp.suggest(3, candidates=cands)
+
+
+# ---------------------------------------------------------------- several objectives
+def test_multi_objective_campaign(tmp_path: Path) -> None:
+    space = CompositionSpace(["Fe", "Cr", "Ni", "Co"], step=0.05)
+
+    def f(X: np.ndarray) -> np.ndarray:
+        return np.column_stack([X[:, 0] + 0.3 * X[:, 1], X[:, 2] + 0.5 * X[:, 3]])
+
+    camp = Campaign(space, objective={"strength": "max", "cost": "max"}, seed=0,
+                    path=tmp_path / "mo.json")
+    assert camp.acquisition == "ehvi"
+    X = space.sample(6, seed=0)
+    camp.tell(X, f(X))
+    hv = [hypervolume(camp.history[["strength", "cost"]].to_numpy(), [0, 0])]
+    for _ in range(3):
+        b = camp.suggest(4)
+        assert {"mean_strength", "std_cost", "acquisition"} <= set(b.columns)
+        assert np.all(space.contains(b[space.components].to_numpy()))
+        camp.tell(b, f(space.as_array(b.compositions)))
+        hv.append(hypervolume(camp.history[["strength", "cost"]].to_numpy(), [0, 0]))
+    assert hv[-1] > hv[0] and np.all(np.diff(hv) >= 0)
+    front = camp.pareto()
+    Y = camp.history[["strength", "cost"]].to_numpy()
+    assert len(front) == pareto_front(Y).sum()
+    pd.testing.assert_frame_equal(Campaign.load(tmp_path / "mo.json").suggest(2), camp.suggest(2))
+    with pytest.raises(CampaignError, match="shape"):
+        camp.tell(b.compositions[:1], [1.0])
+
+
+def test_three_objectives_min_and_continuous() -> None:
+    space = CompositionSpace(["A", "B", "C", "D"])
+    camp = Campaign(space, objective=["max", "max", "min"], seed=1)
+    X = space.sample(12, seed=1)
+    camp.tell(X, np.column_stack([X[:, 0], X[:, 1] + X[:, 2], X[:, 3]]))
+    b = camp.suggest(3)
+    assert len(b) == 3 and np.all(space.contains(b[space.components].to_numpy()))
+
+
+# ---------------------------------------------------------------- conditions and callbacks
+def test_conditions_fixed_and_ranged() -> None:
+    space = CompositionSpace(["Bi", "Sb", "Te"], step=0.05)
+    camp = Campaign(space, conditions={"temperature": (300.0, 700.0)}, seed=0)
+    comps = ["Bi0.4Sb0.1Te0.5", "Bi0.3Sb0.2Te0.5", "Bi0.2Sb0.3Te0.5"]
+    with pytest.raises(CampaignError, match="temperature"):
+        camp.tell(comps, [0.5, 0.7, 0.6])
+    camp.tell(comps, [0.5, 0.7, 0.6], conditions={"temperature": [300, 500, 700]})
+    b = camp.suggest(4)
+    assert b["temperature"].between(300, 700).all()
+    assert isinstance(b.compositions[0], dict) and "temperature" in b.compositions[0]
+    camp.tell(b.compositions, np.ones(4))
+    assert camp.history["temperature"].iloc[-4:].tolist() == b["temperature"].tolist()
+
+    fixed = Campaign(space, conditions={"temperature": 600}, seed=0)
+    fixed.tell(pd.DataFrame({"Bi": [0.4, 0.3], "Sb": [0.1, 0.2], "Te": [0.5, 0.5],
+                             "temperature": [300.0, 600.0]}), [0.4, 0.8])
+    fixed.tell(comps[2], 0.6)  # measured at the campaign's temperature
+    assert fixed.history["temperature"].tolist() == [300.0, 600.0, 600.0]
+    b = fixed.suggest(2)
+    assert (b["temperature"] == 600).all() and isinstance(b.compositions[0], str)
+
+
+def test_callback_events() -> None:
+    events: list[tuple[str, dict]] = []
+    space = CompositionSpace(["Fe", "Cr", "Ni", "Co", "Mn", "Al"])
+    camp = Campaign(space, seed=0, callback=lambda e, i: events.append((e, i)))
+    X = space.sample(8, seed=0)
+    camp.tell(X, X[:, 0])
+    camp.suggest(2)
+    names = [e for e, _ in events]
+    assert names[0] == "tell" and events[0][1]["n_observations"] == 8
+    assert {"fit", "candidates", "refine", "suggest"} <= set(names)
+    assert names[-1] == "suggest" and events[-1][1]["seconds"] > 0
+
+
+def test_suggest_speed_six_elements() -> None:
+    import time
+
+    space = CompositionSpace(["Fe", "Cr", "Ni", "Co", "Mn", "Al"])
+    camp = Campaign(space, seed=0)
+    X = space.sample(40, seed=0)
+    camp.tell(X, np.sin(5 * X[:, 0]) + X[:, 1] - X[:, 4] ** 2)
+    camp.suggest(5)  # warm-up (imports)
+    t = time.perf_counter()
+    camp.tell(X[:1] * 0 + space.sample(1, seed=9), [0.1])
+    camp.suggest(5)
+    assert time.perf_counter() - t < 4.0  # goal < 2 s; slack for a shared machine
+
+
+# ---------------------------------------------------------------- inverse design
+def test_inverse_design_with_function_and_campaign() -> None:
+    space = CompositionSpace(["A", "B", "C"], step=0.02)
+
+    def model(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return 10 * X[:, 0] + 2 * X[:, 1], 0.1 + X[:, 2]
+
+    df = inverse_design(model, space, 5.0, n=5)
+    assert len(df) == 5 and set(df.columns) >= {"A", "B", "C", "mean", "std", "distance",
+                                                 "expected_deviation"}
+    assert np.all(np.diff(df["expected_deviation"]) >= -1e-12)
+    assert df["distance"].iloc[0] < 0.05
+    assert np.all(space.contains(df[["A", "B", "C"]].to_numpy()))
+    rng = inverse_design(model, space, (4.0, 6.0), n=4)
+    assert np.all(rng["probability"] > 0.9) and np.all(np.diff(rng["probability"]) <= 1e-12)
+    tol = inverse_design(model, space, 5.0, n=3, tolerance=0.5)
+    assert "probability" in tol.columns
+    cont = CompositionSpace(["A", "B", "C"])
+    c = inverse_design(model, cont, 5.0, n=4)
+    assert np.all(cont.contains(c[["A", "B", "C"]].to_numpy()))
+
+    camp = Campaign(space, seed=0)
+    X = space.sample(15, seed=0)
+    camp.tell(X, 10 * X[:, 0])
+    out = inverse_design(camp, space, 3.0, n=3)
+    assert np.all(np.abs(out["mean"] - 3.0) < 0.5)
+    with pytest.raises(CampaignError, match="target"):
+        inverse_design(model, space, (6.0, 4.0))
+    with pytest.raises(CampaignError, match="model must be"):
+        inverse_design(42, space, 1.0)
+
+
+def test_optimize_imports_no_jupyter() -> None:
+    code = ("import sys; sys.path.insert(0, %r); import jupyter_matopt.optimize; "
+            "bad = [m for m in ('ipywidgets', 'anywidget', 'IPython', 'nglview') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)" % str(REPO))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ---------------------------------------------------------------- ensemble surrogate
+@pytest.mark.parametrize("components", [["P3HT", "D1", "D2"], ["CsPbI3", "CsPbBr3", "RbPbI3"]])
+def test_ensemble_surrogate(components: list[str]) -> None:
+    from jupyter_matopt.optimize.featurize import element_matrix
+
+    space = CompositionSpace(components, step=0.05)
+    camp = Campaign(space, surrogate="ensemble", seed=0)
+    X = space.sample(12, seed=0)
+    camp.tell(X, np.sin(4 * X[:, 0]) + X[:, 1])
+    b = camp.suggest(3)
+    assert np.all(space.contains(b[components].to_numpy()))
+    assert np.all(b["std"] >= 0) and b[components].drop_duplicates().shape[0] == 3
+    A = element_matrix(components)
+    if components[0] == "CsPbI3":
+        assert A is not None and A[1].tolist()[A[1].tolist().index(0.6)] == 0.6
+    else:
+        assert A is None
