@@ -2,9 +2,13 @@
 
 The top-level namespace re-exports the backend API only. Importing it loads no Jupyter
 module and creates no widget; ``%load_ext jupyter_matopt`` registers the magics lazily.
+Heavy parts (XGBoost models, optimization, screening) are imported on first use.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from ._version import __version__
 from .core import (
@@ -16,6 +20,26 @@ from .core import (
 )
 from .data import Dataset, DatasetError, list_datasets, load_dataset, load_pool
 from .session import session
+
+_LAZY = {
+    "PropertyModel": "models",
+    "CVReport": "models",
+    "Explanation": "models",
+    "ModelError": "models",
+    "ModelFileError": "models",
+    "compare_protocols": "models",
+    "cross_validate": "models",
+    "Campaign": "optimize",
+    "CampaignError": "optimize",
+    "inverse_design": "optimize",
+    "pareto_front": "optimize",
+    "hypervolume": "optimize",
+    "screen": "screen",
+    "ScreenError": "screen",
+    "featurize": "features",
+    "featurize_fractions": "features",
+    "feature_labels": "features",
+}
 
 __all__ = [
     "__version__",
@@ -30,14 +54,28 @@ __all__ = [
     "load_dataset",
     "load_pool",
     "session",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter-matopt"}]
 
 
-def load_ipython_extension(ipython) -> None:  # type: ignore[no-untyped-def]
+def load_ipython_extension(ipython: Any) -> None:
     """Register the ``%matopt`` magics (``%load_ext jupyter_matopt``)."""
     from .magics import load_ipython_extension as _load
 

@@ -34,6 +34,7 @@ interface Prediction {
   in_domain?: boolean | null;
   reason?: string;
   contributions?: Record<string, number>;
+  contributions_units?: string;
 }
 
 interface State {
@@ -309,7 +310,8 @@ function render({ model, el }: RenderProps): () => void {
     }
     const contrib = p.contributions ?? {};
     if (Object.keys(contrib).length > 0) {
-      predBox.append(h('div', {}, ['Contribution per element']));
+      const cu = p.contributions_units ?? p.units;
+      predBox.append(h('div', {}, [`Contribution per element${cu ? ` (${cu})` : ''}`]));
       predBox.append(contributionChart(contrib));
     }
   }

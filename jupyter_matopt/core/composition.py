@@ -61,7 +61,8 @@ def _short(x: Any) -> str:
 
 
 def _fail(x: Any, reason: str) -> CompositionError:
-    return CompositionError(f"cannot parse composition {_short(x)}: {reason}", input=x, reason=reason)
+    message = f"cannot parse composition {_short(x)}: {reason}"
+    return CompositionError(message, input=x, reason=reason)
 
 
 def _parse_flat(text: str) -> dict[str, float] | None:
@@ -258,7 +259,7 @@ def parse_compositions(
     good: list[dict[str, float]] = []
     good_idx: list[Any] = []
     bad: list[tuple[Any, Any, str]] = []
-    for label, value in zip(labels, values):
+    for label, value in zip(labels, values, strict=True):
         try:
             parsed = parse_composition(value, basis=basis)
         except CompositionError as exc:
@@ -272,7 +273,9 @@ def parse_compositions(
         if bad:
             shown = "; ".join(f"row {i} {_short(v)}: {r}" for i, v, r in bad[:5])
             more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-            raise CompositionError(f"{len(bad)} of {len(values)} compositions are invalid: {shown}{more}")
+            raise CompositionError(
+                f"{len(bad)} of {len(values)} compositions are invalid: {shown}{more}"
+            )
         return good
     if errors == "skip":
         return good
@@ -290,16 +293,31 @@ def _fmt(value: float, decimals: int) -> str:
 def to_formula(fractions: Mapping[str, float] | Any, *, decimals: int = 4) -> str:
     """Format a composition as a fractional formula, e.g. ``"Fe0.7Cr0.2Ni0.1"``.
 
-    Zero components are omitted; amounts of 1 are written out so that the text round-trips
-    through :func:`parse_composition`.
+    A mapping is formatted as given (not renormalized, names not checked); amounts <= 0,
+    such as -1e-17 left by arithmetic, are omitted; NaN, infinite or non-numeric amounts
+    raise. Amounts of 1 are written out so that the text round-trips through
+    :func:`parse_composition`. Other inputs are parsed first.
+
+    Raises:
+        CompositionError: for a bad amount or when no amount is positive.
     """
-    if isinstance(fractions, Mapping) and not hasattr(fractions, "get_el_amt_dict"):
-        fracs = _from_mapping(fractions)  # validated, zeros dropped, not renormalized
-        if not fracs:
-            raise _fail(fractions, "no elements with a positive amount")
-    else:
+    if not isinstance(fractions, Mapping) or hasattr(fractions, "get_el_amt_dict"):
         fracs = parse_composition(fractions)
-    return "".join(f"{s}{_fmt(v, decimals)}" for s, v in fracs.items())
+        return "".join(f"{s}{_fmt(v, decimals)}" for s, v in fracs.items())
+    parts = []
+    for key, raw in fractions.items():
+        name = str(getattr(key, "symbol", key)).strip()
+        try:
+            value = float(raw) if not isinstance(raw, (bool, bytes)) else math.nan
+        except Exception:
+            value = math.nan
+        if not math.isfinite(value):
+            raise _fail(fractions, f"amount of {name} is not a finite number: {_short(raw)}")
+        if value > 0:
+            parts.append(f"{name}{_fmt(value, decimals)}")
+    if not parts:
+        raise _fail(fractions, "no elements with a positive amount")
+    return "".join(parts)
 
 
 def composition_key(x: Any, *, decimals: int = 6) -> str:
@@ -309,7 +327,9 @@ def composition_key(x: Any, *, decimals: int = 6) -> str:
     """
     fracs = parse_composition(x)
     items = sorted(fracs.items(), key=lambda kv: ATOMIC_NUMBER[kv[0]])
-    return "".join(f"{s}{round(v, decimals):.{decimals}f}".rstrip("0").rstrip(".") for s, v in items)
+    return "".join(
+        f"{s}{round(v, decimals):.{decimals}f}".rstrip("0").rstrip(".") for s, v in items
+    )
 
 
 def fractions_matrix(

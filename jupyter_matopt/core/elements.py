@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 # Z = 1..118 in order; index + 1 is the atomic number.
 SYMBOLS: tuple[str, ...] = (
@@ -34,7 +34,7 @@ def atomic_number(symbol: str) -> int:
         raise CompositionError(f"{symbol!r} is not a chemical element symbol") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def atomic_mass(symbol: str) -> float:
     """Standard atomic mass in g/mol (from pymatgen, imported on first use)."""
     atomic_number(symbol)

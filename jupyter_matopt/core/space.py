@@ -159,7 +159,9 @@ class CompositionSpace:
                     self.lower[i] = self.upper[i] = fixed[name] = round(u) / n_units
             self._lo_units = np.ceil(self.lower * n_units - eps).astype(np.int64)
             self._hi_units = np.floor(self.upper * n_units + eps).astype(np.int64)
-            bad = [n for n, a, b in zip(names, self._lo_units, self._hi_units) if a > b]
+            bad = [
+                n for n, a, b in zip(names, self._lo_units, self._hi_units, strict=True) if a > b
+            ]
             if bad:
                 raise _err(
                     f"no multiple of step {step} lies within the bounds of {', '.join(bad)}"
@@ -268,7 +270,7 @@ class CompositionSpace:
 
     def __repr__(self) -> str:
         parts = []
-        for c, lo, hi in zip(self.components, self.lower, self.upper):
+        for c, lo, hi in zip(self.components, self.lower, self.upper, strict=True):
             parts.append(f"{c}={lo:g}" if c in self.fixed else f"{c}=[{lo:g}, {hi:g}]")
         extra = "" if self.step is None else f", step={self.step:g}"
         if self.max_components is not None:
@@ -280,7 +282,7 @@ class CompositionSpace:
         return {
             "components": {
                 c: (float(lo) if c in self.fixed else [float(lo), float(hi)])
-                for c, lo, hi in zip(self.components, self.lower, self.upper)
+                for c, lo, hi in zip(self.components, self.lower, self.upper, strict=True)
             },
             "step": self.step,
             "max_components": self.max_components,
@@ -402,8 +404,8 @@ class CompositionSpace:
         arr = np.asarray(X, dtype=float).reshape(-1, self.n_components)
         out = []
         for row in arr:
-            out.append("".join(f"{c}{_fmt(v, decimals)}" for c, v in zip(self.components, row)
-                               if v > 0))
+            out.append("".join(f"{c}{_fmt(v, decimals)}"
+                               for c, v in zip(self.components, row, strict=True) if v > 0))
         return out
 
     # ---------------------------------------------------------- exclusions
@@ -502,7 +504,7 @@ class CompositionSpace:
         # dp[j, s]: ways to pick the components seen so far with j non-zero and s units
         dp = np.zeros((m + 1, N + 1), dtype=object)
         dp[0, 0] = 1
-        for a, b in zip(self._lo_units.tolist(), self._hi_units.tolist()):
+        for a, b in zip(self._lo_units.tolist(), self._hi_units.tolist(), strict=True):
             new = np.zeros_like(dp)
             if a == 0:
                 new += dp

@@ -36,14 +36,6 @@ def coverage(residual: np.ndarray, std: np.ndarray) -> dict[str, float]:
     }
 
 
-def _score(r: np.ndarray, s: np.ndarray) -> tuple[float, float]:
-    s = np.maximum(s, 1e-300)
-    cov = coverage(r, s)
-    err = abs(cov["coverage_68"] - 0.68) + abs(cov["coverage_95"] - 0.95)
-    nll = float(np.mean(np.log(s) + 0.5 * (r / s) ** 2))
-    return err, nll
-
-
 def fit_std_calibration(residual: np.ndarray, raw_std: np.ndarray) -> tuple[float, float]:
     """Choose ``(scale, floor)`` on held-out residuals (see the module docstring).
 
@@ -64,20 +56,28 @@ def fit_std_calibration(residual: np.ndarray, raw_std: np.ndarray) -> tuple[floa
         scales = (typical / s_typ) * np.geomspace(0.02, 5.0, 61)
     else:
         scales = np.array([1.0])
-    best: tuple[float, float, float, float] | None = None
-    candidates = []
+    err_rows, nll_rows, a_rows, b_rows = [], [], [], []
     for b in floors:
-        for a in scales:
-            if a * s_typ == 0 and b == 0:
-                continue
-            err, nll = _score(r, apply_calibration(s, a, b))
-            candidates.append((err, nll, float(a), float(b)))
-    if not candidates:
+        # all scales at once: (n_scales, n) calibrated stds
+        S = np.sqrt((scales[:, None] * s[None, :]) ** 2 + b**2)
+        valid = (S > 0).all(axis=1)
+        S = np.maximum(S, 1e-300)
+        cov68 = (r[None, :] <= Z68 * S).mean(axis=1)
+        cov95 = (r[None, :] <= Z95 * S).mean(axis=1)
+        err = np.abs(cov68 - 0.68) + np.abs(cov95 - 0.95)
+        with np.errstate(all="ignore"):
+            nll = np.mean(np.log(S) + 0.5 * (r[None, :] / S) ** 2, axis=1)
+        err_rows.append(np.where(valid, err, np.inf))
+        nll_rows.append(np.where(valid & np.isfinite(nll), nll, np.inf))
+        a_rows.append(scales)
+        b_rows.append(np.full(len(scales), b))
+    err_all = np.concatenate(err_rows)
+    if not np.isfinite(err_all).any():
         return 1.0, 0.0
-    min_err = min(c[0] for c in candidates)
-    near = [c for c in candidates if c[0] <= min_err + 0.01]
-    best = min(near, key=lambda c: c[1])
-    return best[2], best[3]
+    nll_all = np.concatenate(nll_rows)
+    near = err_all <= err_all.min() + 0.01
+    best = int(np.flatnonzero(near)[np.argmin(nll_all[near])])
+    return float(np.concatenate(a_rows)[best]), float(np.concatenate(b_rows)[best])
 
 
 def classification_calibration(y_true: np.ndarray, proba: np.ndarray, *, bins: int = 10) -> dict[str, float]:

@@ -151,7 +151,7 @@ class DomainModel:
             unseen = [e for e in els if e not in known]
             if unseen:
                 flags[i] = False
-                names = ", ".join(unseen)
+                names = unseen[0] if len(unseen) == 1 else ", ".join(unseen[:-1]) + " and " + unseen[-1]
                 verb = "is" if len(unseen) == 1 else "are"
                 reasons.append(f"contains {names}, which {verb} absent from the training data")
             elif d > self.threshold:

@@ -162,7 +162,11 @@ def make_splits(
     k = int(n_clusters)
     if k < 2 or k > n:
         raise ModelError(f"n_clusters must be between 2 and the number of rows ({n}), got {k}")
-    labels = KMeans(n_clusters=k, random_state=seed, n_init=10).fit_predict(Z)
+    from threadpoolctl import threadpool_limits
+
+    # one thread: OpenMP spin-waiting on a busy shared machine costs far more than it saves
+    with threadpool_limits(1):
+        labels = KMeans(n_clusters=k, random_state=seed, n_init=4).fit_predict(Z)
     splits = []
     for c in range(k):
         test = np.flatnonzero(labels == c)

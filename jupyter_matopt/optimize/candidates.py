@@ -24,7 +24,7 @@ def row_keys(X: np.ndarray) -> list[bytes]:
     scale = np.maximum(np.abs(X), 1.0)
     mag = np.floor(np.log10(scale))
     q = np.rint(X / 10.0 ** mag * 1e8) + 0.0  # +0.0 folds -0.0 into 0.0
-    return [r.tobytes() + m.tobytes() for r, m in zip(q, mag)]
+    return [r.tobytes() + m.tobytes() for r, m in zip(q, mag, strict=False)]
 
 
 def tidy(X: np.ndarray) -> np.ndarray:
@@ -95,7 +95,7 @@ def refine_candidates(space: CompositionSpace, X_start: np.ndarray,
     """
     k = space.n_components
     free = np.array([c not in space.fixed and hi > lo for c, lo, hi in
-                     zip(space.components, space.lower, space.upper)])
+                     zip(space.components, space.lower, space.upper, strict=False)])
     free_idx = np.flatnonzero(free)
     X = np.asarray(X_start, dtype=float)
     if extra is not None:

@@ -108,7 +108,7 @@ def fit_ensemble(camp: Campaign, Z: np.ndarray, y: np.ndarray, *, seed: int = 0)
     from ..models import PropertyModel
 
     _, elements = _composition_mode(camp)  # type: ignore[misc]
-    comps = [{e: float(v) for e, v in zip(elements, row) if v > 0} for row in X]
+    comps = [{e: float(v) for e, v in zip(elements, row, strict=False) if v > 0} for row in X]
     cond = {name: C[:, j] for j, name in enumerate(camp.conditions)} if camp._c else None
     model = PropertyModel(n_ensemble=5, seed=seed, n_jobs=1)
     model.fit(comps, y, conditions=cond)

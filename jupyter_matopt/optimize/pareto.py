@@ -37,7 +37,8 @@ def _as_2d(Y: np.ndarray) -> np.ndarray:
     if Y.ndim == 1:
         Y = Y[:, None]
     if Y.ndim != 2:
-        raise ValueError(f"objective values must be a 2-D array (points x objectives), got {Y.shape}")
+        raise ValueError(
+            f"objective values must be a 2-D array (points x objectives), got {Y.shape}")
     return Y
 
 

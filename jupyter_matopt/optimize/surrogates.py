@@ -55,7 +55,7 @@ def hyperparameter_fit_size(n: int) -> int:
 
 
 class GPSurrogate:
-    """The campaign's Gaussian process (see :class:`~jupyter_matopt.optimize.gp.GaussianProcess`)."""
+    """The campaign's GP (see :class:`~jupyter_matopt.optimize.gp.GaussianProcess`)."""
 
     def __init__(self, gp: GaussianProcess | None = None) -> None:
         self.gp = gp if gp is not None else GaussianProcess(ard=True)

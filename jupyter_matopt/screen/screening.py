@@ -9,6 +9,7 @@ in the stream, results absorbed in stream order), so the results are identical.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections import deque
@@ -155,32 +156,38 @@ def _check_model(model: Any, elements: Sequence[str], conditions: Mapping[str, f
             raise ScreenError(f"condition {name!r} must be a finite number, got {value!r}")
 
 
-def _conditions_frame(model: Any, conditions: Mapping[str, float] | None, n: int
-                      ) -> pd.DataFrame | None:
+def _condition_values(model: Any, conditions: Mapping[str, float] | None
+                      ) -> dict[str, float] | None:
+    """The model's conditions as scalars (PropertyModel broadcasts them over the rows)."""
     needed = list(getattr(model, "conditions_", None) or [])
     if not needed:
         return None
-    return pd.DataFrame({c: np.full(n, float(conditions[c])) for c in needed})  # type: ignore[index]
+    return {c: float(conditions[c]) for c in needed}  # type: ignore[index]
 
 
 def _mean_std(model: Any, X: np.ndarray, elements: list[str],
-              conditions: Mapping[str, float] | None, return_std: bool
-              ) -> tuple[np.ndarray, np.ndarray | None]:
-    cond = _conditions_frame(model, conditions, len(X))
-    res = model.predict_fractions(X, elements, conditions=cond, return_std=return_std)
-    if isinstance(res, tuple):
-        mean = np.asarray(res[0], dtype=float)
-        std = np.asarray(res[1], dtype=float) if return_std else None
-    else:
-        mean, std = np.asarray(res, dtype=float), None
-    return mean.reshape(len(X)), (None if std is None else std.reshape(len(X)))
+              conditions: Mapping[str, float] | None, return_std: bool,
+              return_domain: bool = False
+              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(mean, std or None, in_domain or None) of one chunk, in one model call."""
+    cond = _condition_values(model, conditions)
+    kw: dict[str, Any] = {"return_domain": True} if return_domain else {}
+    res = model.predict_fractions(X, elements, conditions=cond, return_std=return_std, **kw)
+    parts = list(res) if isinstance(res, tuple) else [res]
+    mean = np.asarray(parts.pop(0), dtype=float).reshape(len(X))
+    std = np.asarray(parts.pop(0), dtype=float).reshape(len(X)) if return_std else None
+    inside = None
+    if return_domain:
+        inside = np.asarray(parts.pop(0)["in_domain"], dtype=bool).reshape(len(X))
+    return mean, std, inside
 
 
-def _in_domain(model: Any, X: np.ndarray, elements: list[str],
-               conditions: Mapping[str, float] | None) -> np.ndarray:
-    cond = _conditions_frame(model, conditions, len(X))
-    dom = model.predict_domain_fractions(X, elements, conditions=cond)
-    return np.asarray(dom["in_domain"], dtype=bool).reshape(len(X))
+def _has_domain(model: Any) -> bool:
+    try:
+        params = inspect.signature(model.predict_fractions).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    return "return_domain" in params
 
 
 # ------------------------------------------------------------------------ per-chunk work
@@ -199,13 +206,14 @@ class _Job:
 
     def evaluate(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Per-row predictions and the mask of rows that pass the filters."""
-        mean, std = _mean_std(self.model, X, self.elements, self.conditions, True)
-        assert std is not None
         filters = self.filters
+        # the domain comes from the same call, so each chunk is featurized once
+        mean, std, inside = _mean_std(self.model, X, self.elements, self.conditions, True,
+                                      bool(filters.get("in_domain")))
+        assert std is not None
         keep = np.isfinite(mean)
         out: dict[str, np.ndarray] = {"mean": mean, "std": std}
-        if filters.get("in_domain"):
-            inside = _in_domain(self.model, X, self.elements, self.conditions)
+        if inside is not None:
             keep &= inside
             out["in_domain"] = inside
         if filters.get("max_std") is not None:
@@ -215,7 +223,7 @@ class _Job:
             keep &= (mean >= (-np.inf if lo is None else lo)) & (
                 mean <= (np.inf if hi is None else hi))
         for i, (other, lo, hi) in enumerate(filters.get("constraints") or ()):
-            m2, _ = _mean_std(other, X, self.elements, self.conditions, False)
+            m2, _, _ = _mean_std(other, X, self.elements, self.conditions, False)
             keep &= (m2 >= (-np.inf if lo is None else lo)) & (
                 m2 <= (np.inf if hi is None else hi))
             out[f"constraint_{i}"] = m2
@@ -228,7 +236,7 @@ class _Job:
                 )
             keep &= mask
         for j, (other, _direction) in enumerate(self.pareto):
-            m2, _ = _mean_std(other, X, self.elements, self.conditions, False)
+            m2, _, _ = _mean_std(other, X, self.elements, self.conditions, False)
             keep &= np.isfinite(m2)
             out[f"objective_{j + 1}"] = m2
         out["keep"] = keep
@@ -468,10 +476,10 @@ def screen(
 
 def _check_filters(filters: Mapping[str, Any], model: Any, elements: list[str],
                    conditions: Mapping[str, float] | None) -> None:
-    if filters.get("in_domain") and not hasattr(model, "predict_domain_fractions"):
+    if filters.get("in_domain") and not _has_domain(model):
         raise ScreenError(
             f"filters={{'in_domain': True}} needs a model with an applicability domain "
-            f"(predict_domain_fractions); {type(model).__name__} has none"
+            f"(predict_fractions(..., return_domain=True)); {type(model).__name__} has none"
         )
     max_std = filters.get("max_std")
     if max_std is not None and (isinstance(max_std, bool) or not isinstance(

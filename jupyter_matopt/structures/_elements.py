@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import cache
 
 from pymatgen.core.periodic_table import Element
 
@@ -27,7 +27,7 @@ def element(symbol: str) -> Element:
         raise StructureError(f"{symbol!r} is not a chemical element symbol") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def atomic_radius(symbol: str) -> float:
     """Slater's empirical atomic radius in Å (sums approximate bond lengths in solids)."""
     el = element(symbol)
@@ -37,7 +37,7 @@ def atomic_radius(symbol: str) -> float:
     return float(r) if r else 1.5
 
 
-@lru_cache(maxsize=None)
+@cache
 def metallic_radius(symbol: str) -> float:
     """12-coordinate metallic radius in Å, falling back to :func:`atomic_radius`."""
     el = element(symbol)
@@ -47,7 +47,7 @@ def metallic_radius(symbol: str) -> float:
     return float(r) if r else atomic_radius(symbol)
 
 
-@lru_cache(maxsize=None)
+@cache
 def atomic_volume(symbol: str) -> float:
     """Volume per atom (Å^3) of the elemental solid, from pymatgen's molar volume.
 
@@ -63,7 +63,7 @@ def atomic_volume(symbol: str) -> float:
     return 4.0 * 2.0**0.5 * metallic_radius(symbol) ** 3
 
 
-@lru_cache(maxsize=None)
+@cache
 def electronegativity(symbol: str) -> float:
     """Pauling electronegativity (NaN-free: elements without a value get 1.5)."""
     el = element(symbol)
@@ -73,13 +73,13 @@ def electronegativity(symbol: str) -> float:
     return float(x) if x == x and x else 1.5
 
 
-@lru_cache(maxsize=None)
+@cache
 def group(symbol: str) -> int:
     """Periodic-table group 1-18 (lanthanides and actinides report 3)."""
     return int(element(symbol).group)
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_metal(symbol: str) -> bool:
     """pymatgen's metal classification (alkali, alkaline-earth, transition, post-transition, f)."""
     return bool(element(symbol).is_metal)

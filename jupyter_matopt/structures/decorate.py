@@ -169,7 +169,9 @@ def _assign(
     for el, amt in fractions.items():
         for g in placed[el]:
             per_group.setdefault(g, {})[el] = amt
-    return {g: {el: a / sum(amts.values()) for el, a in amts.items()} for g, amts in per_group.items()}
+    return {
+        g: {el: a / sum(amts.values()) for el, a in amts.items()} for g, amts in per_group.items()
+    }
 
 
 def _hamilton(occ: Mapping[str, float], n: int) -> dict[str, int]:
@@ -239,9 +241,7 @@ def _choose_supercell(
     max_atoms: int,
 ) -> tuple[np.ndarray, float]:
     def worst(m: int) -> float:
-        return max(
-            (_deviation(occ, _hamilton(occ, n * m), n * m) for n, occ in occs), default=0.0
-        )
+        return max((_deviation(occ, _hamilton(occ, n * m), n * m) for n, occ in occs), default=0.0)
 
     cands = _candidates(lattice, n_sites, max_atoms)
     min_aniso = min(a for _, a, _ in cands)
@@ -376,7 +376,10 @@ def decorate(
         else:
             matrix, _ = _choose_supercell(
                 [(len(s.indices), occs[g]) for g, s in enumerate(subs)],
-                structure.lattice, len(structure), float(tol), int(max_atoms),
+                structure.lattice,
+                len(structure),
+                float(tol),
+                int(max_atoms),
             )
         work = _rebuild(structure, [_site_species(occs[g]) for g in group_of], base_props)
         work.add_site_property("_group", [int(g) for g in group_of])
@@ -385,7 +388,7 @@ def decorate(
         rng = np.random.default_rng(seed)
         species_sc: list[str] = [_VACANCY] * len(work)
         max_dev = 0.0
-        for g, s in enumerate(subs):
+        for g in range(len(subs)):
             idx = np.flatnonzero(sc_group == g)
             counts = _hamilton(occs[g], len(idx))
             max_dev = max(max_dev, _deviation(occs[g], counts, len(idx)))
@@ -407,8 +410,13 @@ def decorate(
             site_properties=props or None,
             properties=base_props,
         )
-        achieved = {el: float(x) for el, x in sorted(out.composition.fractional_composition.get_el_amt_dict().items())}
-        overall_dev = max(abs(achieved.get(el, 0.0) - target.get(el, 0.0)) for el in set(achieved) | set(target))
+        achieved = {
+            el: float(x)
+            for el, x in sorted(out.composition.fractional_composition.get_el_amt_dict().items())
+        }
+        overall_dev = max(
+            abs(achieved.get(el, 0.0) - target.get(el, 0.0)) for el in set(achieved) | set(target)
+        )
         max_dev = max(max_dev, overall_dev)
         if max_dev > tol + _EPS:
             notes.append(

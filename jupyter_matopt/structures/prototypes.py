@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal, cast
 
 import numpy as np
 from pymatgen.core import Lattice, Structure
@@ -32,7 +32,7 @@ from .errors import StructureError
 __all__ = ["Prototype", "Species", "get_prototype", "list_prototypes", "prototype"]
 
 #: A species for one slot: an element symbol or partial occupancies ``{"Ba": 0.2, "Sr": 0.8}``.
-Species = Union[str, Mapping[str, float]]
+Species = str | Mapping[str, float]
 
 _Cell = tuple[Lattice, list[str], list[str], list[list[float]]]  # lattice, slots, wyckoff, coords
 
@@ -70,15 +70,17 @@ class Prototype:
     reference: str = ""
 
 
-_FCC = [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
+_FCC: list[list[float]] = [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
 
 
 def _shift(coords: Sequence[Sequence[float]], by: Sequence[float]) -> list[list[float]]:
-    return [[(c + b) % 1.0 for c, b in zip(xyz, by)] for xyz in coords]
+    return [[(c + b) % 1.0 for c, b in zip(xyz, by, strict=True)] for xyz in coords]
 
 
-def _cubic(*groups: tuple[str, str, list[list[float]]]) -> _Cell:
-    slots, wyck, coords = [], [], []
+def _cubic(*groups: tuple[str, str, Sequence[Sequence[float]]]) -> _Cell:
+    slots: list[str] = []
+    wyck: list[str] = []
+    coords: list[list[float]] = []
     for slot, w, cs in groups:
         slots += [slot] * len(cs)
         wyck += [w] * len(cs)
@@ -105,6 +107,19 @@ def _wurtzite() -> _Cell:
     )
 
 
+def _cached(build: Callable[[], _Cell]) -> Callable[[], _Cell]:
+    """Build a cell once (Fd-3m's 192 operations take seconds) and hand out copies."""
+    cell: list[_Cell] = []
+
+    def get() -> _Cell:
+        if not cell:
+            cell.append(build())
+        lattice, slots, wyck, coords = cell[0]
+        return lattice, list(slots), list(wyck), [list(c) for c in coords]
+
+    return get
+
+
 def _from_spacegroup(
     sg: str, lattice: Lattice, sites: Sequence[tuple[str, str, Sequence[float]]]
 ) -> _Cell:
@@ -125,6 +140,7 @@ def _from_spacegroup(
     )
 
 
+@_cached
 def _spinel() -> _Cell:
     # Fd-3m origin choice 1 (the setting pymatgen's symmetry tables use): A 8a, B 16d, X 32e.
     # u = 0.3874 is MgAl2O4's oxygen parameter (0.2624 in origin choice 2).
@@ -136,6 +152,7 @@ def _spinel() -> _Cell:
     )
 
 
+@_cached
 def _bi2te3() -> _Cell:
     # Hexagonal setting of R-3m (No. 166), 15 atoms: Bi 6c z=0.4000, Te(1) 3a, Te(2) 6c
     # z=0.2095, c/a = 30.497/4.386 (Nakajima 1963; AFLOW prototype A2B3_hR5_166_c_ac).
@@ -146,7 +163,7 @@ def _bi2te3() -> _Cell:
     )
 
 
-_Q = [0.25, 0.75]
+_Q: list[float] = [0.25, 0.75]
 
 _PROTOTYPES: tuple[Prototype, ...] = (
     Prototype(
@@ -237,7 +254,9 @@ _PROTOTYPES: tuple[Prototype, ...] = (
     Prototype(
         "l10", "L1_0 ordered fct AB (CuAu type, ideal c/a = 1)", "L1_0", "P4/mmm (123)",
         ("A", "B"), ("Cu", "Au"),
-        lambda: _cubic(("A", "2e", [[0.5, 0, 0.5], [0, 0.5, 0.5]]), ("B", "2a", _FCC[:1] + _FCC[3:])),
+        lambda: _cubic(
+            ("A", "2e", [[0.5, 0, 0.5], [0, 0.5, 0.5]]), ("B", "2a", _FCC[:1] + _FCC[3:])
+        ),
         aliases=("l1_0", "cuau"), sizing="volume",
     ),
 )  # fmt: skip
@@ -307,17 +326,19 @@ def _slot_species(
     proto: Prototype, elements: Sequence[Species] | Mapping[str, Species] | str | None
 ) -> dict[str, dict[str, float]]:
     where = f"elements for prototype {proto.name!r} (slots {', '.join(proto.slots)})"
-    given: dict[str, Species] = dict(zip(proto.slots, proto.default_elements))
+    given: dict[str, Species] = dict(zip(proto.slots, proto.default_elements, strict=True))
     if elements is None:
         pass
     elif isinstance(elements, str):
         if len(proto.slots) != 1:
-            raise StructureError(f"{where}: one symbol {elements!r} given for {len(proto.slots)} slots")
+            raise StructureError(
+                f"{where}: one symbol {elements!r} given for {len(proto.slots)} slots"
+            )
         given = {proto.slots[0]: elements}
     elif isinstance(elements, Mapping) and all(k in proto.slots for k in elements):
-        given.update(elements)
+        given.update({str(k): v for k, v in elements.items()})
     elif isinstance(elements, Mapping) and len(proto.slots) == 1:
-        given = {proto.slots[0]: elements}  # a single {element: occupancy} dict
+        given = {proto.slots[0]: cast(Species, elements)}  # one {element: occupancy} dict
     elif isinstance(elements, Mapping):
         bad = [k for k in elements if k not in proto.slots]
         raise StructureError(f"{where}: unknown slot(s) {bad}")
@@ -325,7 +346,7 @@ def _slot_species(
         elements = list(elements)
         if len(elements) != len(proto.slots):
             raise StructureError(f"{where}: expected {len(proto.slots)} entries, got {elements!r}")
-        given = dict(zip(proto.slots, elements))
+        given = dict(zip(proto.slots, elements, strict=True))
     return {slot: _normalize_species(sp, where) for slot, sp in given.items()}
 
 
@@ -337,7 +358,9 @@ def _min_distance(cell: Structure, idx_a: list[int], idx_b: list[int]) -> float:
     return float(d.min())
 
 
-def estimate_scale(proto: Prototype, species: Mapping[str, Mapping[str, float]]) -> tuple[float, str]:
+def estimate_scale(
+    proto: Prototype, species: Mapping[str, Mapping[str, float]]
+) -> tuple[float, str]:
     """Scale factor for the prototype's ``a = 1`` cell, and a sentence saying how it was made."""
     lattice, slots, _, coords = proto.cell()
     sizing = proto.sizing

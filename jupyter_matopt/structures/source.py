@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,7 @@ __all__ = ["Guess", "guess_prototype", "structure_from"]
 #: Ambient-pressure ground-state lattices of the elements that have a simple one. Elements in
 #: no list get fcc (reported as such). dhcp lanthanides are approximated by hcp.
 GROUND_STATE: dict[str, str] = {
-    **dict.fromkeys(
-        "Li Na K Rb Cs Ba Ra V Nb Ta Cr Mo W Fe Eu Mn".split(), "bcc"
-    ),
+    **dict.fromkeys("Li Na K Rb Cs Ba Ra V Nb Ta Cr Mo W Fe Eu Mn".split(), "bcc"),
     **dict.fromkeys(
         "Be Mg Sc Y Ti Zr Hf Tc Re Ru Os Co Zn Cd Tl La Pr Nd Pm Gd Tb Dy Ho Er Tm Lu".split(),
         "hcp",
@@ -54,7 +53,11 @@ GROUND_STATE: dict[str, str] = {
     **dict.fromkeys("C Si Ge Sn".split(), "diamond"),
     "Po": "sc",
 }
-_APPROXIMATE = {"Mn": "alpha-Mn (cI58)", "Sn": "beta-Sn (ambient) - alpha-Sn shown", "C": "graphite"}
+_APPROXIMATE = {
+    "Mn": "alpha-Mn (cI58)",
+    "Sn": "beta-Sn (ambient) - alpha-Sn shown",
+    "C": "graphite",
+}
 _HEAVY_CHALCOGENS = frozenset({"S", "Se", "Te"})
 _FILE_SUFFIXES = (".cif", ".mcif", ".vasp", ".poscar", ".xsf", ".cssr", ".json", ".cell", ".res")
 
@@ -140,33 +143,60 @@ def _rules(pools: list[dict[str, float]], counts: list[int]) -> Guess | None:
         if _anion_like(x):
             if ca == cx:
                 if (ga == {12} and set(x) == {"O"}) or (ga == {13} and set(x) == {"N"}):
-                    return Guess("wurtzite", (_species(a), _species(x)),
-                                 f"wurtzite picked for {label}: group-12 oxide or group-13 nitride")
+                    return Guess(
+                        "wurtzite",
+                        (_species(a), _species(x)),
+                        f"wurtzite picked for {label}: group-12 oxide or group-13 nitride",
+                    )
                 if (ga == {13} and gx == {15}) or (ga == {12} and x.keys() <= _HEAVY_CHALCOGENS):
-                    return Guess("zincblende", (_species(a), _species(x)),
-                                 f"zincblende picked for {label}: III-V or II-VI compound")
-                return Guess("rocksalt", (_species(a), _species(x)),
-                             f"rocksalt picked for {label}: AX compound")
+                    return Guess(
+                        "zincblende",
+                        (_species(a), _species(x)),
+                        f"zincblende picked for {label}: III-V or II-VI compound",
+                    )
+                return Guess(
+                    "rocksalt",
+                    (_species(a), _species(x)),
+                    f"rocksalt picked for {label}: AX compound",
+                )
             if (ca, cx) == (1, 2):
-                return Guess("fluorite", (_species(a), _species(x)),
-                             f"fluorite picked for {label}: AX2 compound")
+                return Guess(
+                    "fluorite",
+                    (_species(a), _species(x)),
+                    f"fluorite picked for {label}: AX2 compound",
+                )
             if (ca, cx) == (2, 1):
-                return Guess("fluorite", (_species(x), _species(a)),
-                             f"anti-fluorite (fluorite with slots swapped) picked for {label}: A2X compound")
+                return Guess(
+                    "fluorite",
+                    (_species(x), _species(a)),
+                    f"anti-fluorite (fluorite with slots swapped) picked for {label}: A2X compound",
+                )
             if (ca, cx) == (2, 3) and x.keys() <= _HEAVY_CHALCOGENS:
-                return Guess("bi2te3", (_species(a), _species(x)),
-                             f"bi2te3 (tetradymite) picked for {label}: A2X3 chalcogenide")
+                return Guess(
+                    "bi2te3",
+                    (_species(a), _species(x)),
+                    f"bi2te3 (tetradymite) picked for {label}: A2X3 chalcogenide",
+                )
         if ga == {14} and gx == {14} and ca == cx:
-            return Guess("zincblende", (_species(a), _species(x)),
-                         f"zincblende picked for {label}: IV-IV compound")
+            return Guess(
+                "zincblende",
+                (_species(a), _species(x)),
+                f"zincblende picked for {label}: IV-IV compound",
+            )
         if _all_metal(pools):
             if ca == cx:
-                return Guess("cscl", (_species(a), _species(x)),
-                             f"cscl (B2) picked for {label}: equiatomic intermetallic")
+                return Guess(
+                    "cscl",
+                    (_species(a), _species(x)),
+                    f"cscl (B2) picked for {label}: equiatomic intermetallic",
+                )
             if sorted((ca, cx)) == [1, 3]:
                 maj, mnr = (a, x) if ca == 3 else (x, a)
-                return Guess("l12", (_species(maj), _species(mnr)),
-                             f"l12 (Cu3Au type) picked for {label}: A3B intermetallic")
+                return Guess(
+                    "l12",
+                    (_species(maj), _species(mnr)),
+                    f"l12 (Cu3Au type) picked for {label}: A3B intermetallic",
+                )
         return None
 
     if n == 3:
@@ -177,13 +207,19 @@ def _rules(pools: list[dict[str, float]], counts: list[int]) -> Guess | None:
         if counts[ix] == 3 and all(counts[i] == 1 for i in rest):
             ia, ib = sorted(rest, key=lambda i: -E.mean(pools[i], E.atomic_radius))
             label = f"{names[ia]}{names[ib]}{names[ix]}3"
-            return Guess("perovskite", (_species(pools[ia]), _species(pools[ib]), _species(pools[ix])),
-                         f"perovskite picked for {label}: ABX3 with the larger cation on A")
+            return Guess(
+                "perovskite",
+                (_species(pools[ia]), _species(pools[ib]), _species(pools[ix])),
+                f"perovskite picked for {label}: ABX3 with the larger cation on A",
+            )
         if counts[ix] == 4 and sorted(counts[i] for i in rest) == [1, 2]:
             ia, ib = sorted(rest, key=lambda i: counts[i])
             label = f"{names[ia]}{names[ib]}2{names[ix]}4"
-            return Guess("spinel", (_species(pools[ia]), _species(pools[ib]), _species(pools[ix])),
-                         f"spinel picked for {label}: AB2X4")
+            return Guess(
+                "spinel",
+                (_species(pools[ia]), _species(pools[ib]), _species(pools[ix])),
+                f"spinel picked for {label}: AB2X4",
+            )
     return None  # fmt: skip
 
 
@@ -267,17 +303,36 @@ def _looks_like_path(text: str) -> bool:
 def _from_file(path: Path) -> Structure:
     if not path.is_file():
         raise StructureError(f"structure file {str(path)!r} does not exist")
-    try:
-        structure = Structure.from_file(path)
-    except Exception as exc:  # pymatgen/monty raise many exception types for bad files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            structure = Structure.from_file(path)
+        except Exception as exc:  # pymatgen/monty raise many exception types for bad files
+            failure: Exception | None = exc
+        else:
+            failure = None
+    if failure is None:
+        # Pass pymatgen's own warnings about a file it could read on, still attributed to it.
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    else:
+        # pymatgen explains a bad CIF in warnings and then raises something generic.
+        texts = [str(exc) for exc in (failure,)] + [str(w.message) for w in caught]
+        reasons = [t.strip().splitlines()[-1] for t in texts if t.strip()]
+        reasons = [r for r in dict.fromkeys(reasons) if not r.startswith("Possible issue")]
+        reason = " (".join(reasons[:2]) + (")" if len(reasons) > 1 else "")
+        reason = reason or type(failure).__name__
         raise StructureError(
             f"could not read a crystal structure from {str(path)!r}: {reason}. Give a valid "
             f"CIF (or POSCAR) file, a prototype name or a formula."
-        ) from exc
+        ) from failure
     if len(structure) == 0:
         raise StructureError(f"structure file {str(path)!r} contains no atoms")
-    structure.properties = {**structure.properties, "source": str(path), "note": f"read from {path.name}"}
+    structure.properties = {
+        **structure.properties,
+        "source": str(path),
+        "note": f"read from {path.name}",
+    }
     return structure
 
 
@@ -314,7 +369,9 @@ def structure_from(source: Any) -> Structure:
         )
     text = source.strip()
     if not text:
-        raise StructureError("empty structure source: give a file path, a prototype name or a formula")
+        raise StructureError(
+            "empty structure source: give a file path, a prototype name or a formula"
+        )
     if Path(text).is_file() or _looks_like_path(text):
         return _from_file(Path(text))
     proto = find_prototype(text)

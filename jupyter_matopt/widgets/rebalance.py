@@ -254,6 +254,10 @@ def feasible_fractions(
             f"bounds allow {smin:.4g} to {smax:.4g}"
         )
     x = {e: float(values[e]) if math.isfinite(float(values[e])) else 0.0 for e in free}
+    if abs(math.fsum(x.values()) - target) <= 1e-9 and all(lo[e] <= x[e] <= hi[e] for e in free):
+        # already feasible: keep it (zeros stay exact zeros), only fix the rounding residue
+        out = {e: (float(fixed[e]) if e in fixed else x[e]) for e in elements}
+        return _settle(out, free, lo, hi)
     # bisection on the shift lambda: sum(clip(x - lambda, lo, hi)) = target
     lam_lo = min(x[e] - hi[e] for e in free) - 1.0
     lam_hi = max(x[e] - lo[e] for e in free) + 1.0
@@ -267,8 +271,20 @@ def feasible_fractions(
     lam = 0.5 * (lam_lo + lam_hi)
     out = {e: (float(fixed[e]) if e in fixed else _clip(x[e] - lam, lo[e], hi[e]))
            for e in elements}
-    resid = 1.0 - sum(out.values())
-    inside = [e for e in free if lo[e] < out[e] < hi[e]] or free
-    best = max(inside, key=lambda e: out[e])
-    out[best] = _clip(out[best] + resid, lo[best], hi[best])
+    for e in free:  # bisection leaves ~1e-17 where a bound is meant: make it exact
+        if abs(out[e] - lo[e]) < 1e-12:
+            out[e] = lo[e]
+        elif abs(out[e] - hi[e]) < 1e-12:
+            out[e] = hi[e]
+    return _settle(out, free, lo, hi)
+
+
+def _settle(out: dict[str, float], free: Sequence[str], lo: Mapping[str, float],
+            hi: Mapping[str, float]) -> dict[str, float]:
+    """Put the floating-point residue of the sum on the largest free element inside its bounds."""
+    resid = 1.0 - math.fsum(out.values())
+    if resid != 0.0 and free:
+        inside = [e for e in free if lo[e] < out[e] < hi[e]] or list(free)
+        best = max(inside, key=lambda e: out[e])
+        out[best] = _clip(out[best] + resid, lo[best], hi[best])
     return out

@@ -236,8 +236,8 @@ class CompositionSliders(anywidget.AnyWidget):
                 self.upper = {**self.upper, name: 1.0}
         finally:
             self._guard = False
-        self._apply(feasible_fractions(values, self.lower, self.upper, self._locks(values)))
         self.error = ""
+        self._apply(feasible_fractions(values, self.lower, self.upper, self._locks(values)))
 
     def _remove_element(self, element: str) -> None:
         if element not in self.elements:
@@ -270,8 +270,8 @@ class CompositionSliders(anywidget.AnyWidget):
                 self.fixed = fixed
         finally:
             self._guard = False
-        self._apply(new)
         self.error = ""
+        self._apply(new)
 
     def _update_prediction(self) -> None:
         if self._evaluator is None:
@@ -280,7 +280,12 @@ class CompositionSliders(anywidget.AnyWidget):
         try:
             x = np.array([self.fractions.get(e, 0.0) for e in self.elements], dtype=float)
             self.prediction = self._evaluator.evaluate(x, list(self.elements))
-            if self.error.startswith("prediction failed"):
+            if self.prediction.get("mean") is None:
+                self.error = (
+                    f"prediction failed: the model gives no finite value for {self.formula} "
+                    "(an element without descriptor data?)"
+                )
+            elif self.error.startswith("prediction failed"):
                 self.error = ""
         except Exception as exc:  # noqa: BLE001 - an observer must show, not raise
             self.prediction = {**self.prediction, "mean": None, "std": None}

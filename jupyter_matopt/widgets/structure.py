@@ -20,7 +20,7 @@ from pymatgen.core import Structure
 from ..structures import decorate, majority_structure, structure_from
 from ..structures.errors import StructureError
 
-__all__ = ["INSTALL_HINT", "NglviewNotInstalledError", "StructureViewer"]
+__all__ = ["INSTALL_HINT", "NglviewNotInstalledError", "StructureViewer", "element_colors"]
 
 INSTALL_HINT = 'pip install "jupyter_matopt[structure]"'
 
@@ -43,6 +43,72 @@ def _import_nglview() -> Any:
 
 def _fmt(x: float) -> str:
     return f"{x:.3f}"
+
+
+# Categorical fall-back colours for elements whose Jmol colours are too alike to tell apart
+# (Ba/Sr, Bi/Sb and Te/Se are the usual substitutions and nearly identical in Jmol).
+_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+_MIN_COLOR_DISTANCE = 90.0  # RGB Euclidean distance below which two colours look alike
+
+
+def _jmol_colors() -> dict[str, tuple[int, int, int]]:
+    from pathlib import Path
+
+    import pymatgen.vis
+    from monty.serialization import loadfn
+
+    path = Path(pymatgen.vis.__file__).with_name("ElementColorSchemes.yaml")
+    try:
+        table = loadfn(path)["Jmol"]
+    except Exception:  # a missing table only costs the conventional colours
+        return {}
+    return {el: (int(r), int(g), int(b)) for el, (r, g, b) in table.items()}
+
+
+def element_colors(
+    elements: Sequence[str], existing: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Distinguishable colours for ``elements``, as ``#rrggbb``.
+
+    Elements keep their Jmol colour in the given order (put the host species first) unless
+    it is within RGB distance 90 of a colour already taken; those get the first palette
+    colour far enough from every colour taken.
+
+    Args:
+        elements: Element symbols, highest priority first.
+        existing: Colours already assigned (kept as they are, so colours stay put while a
+            composition changes).
+
+    Returns:
+        dict[str, str]: ``{element: "#rrggbb"}`` for ``existing`` and ``elements``.
+    """
+    jmol = _jmol_colors()
+    palette: list[tuple[int, int, int]] = [
+        (int(h[1:3], 16), int(h[3:5], 16), int(h[5:7], 16)) for h in _PALETTE
+    ]
+    out: dict[str, str] = dict(existing or {})
+    taken: list[tuple[int, int, int]] = [
+        (int(h[1:3], 16), int(h[3:5], 16), int(h[5:7], 16)) for h in out.values()
+    ]
+
+    def far(rgb: tuple[int, int, int]) -> bool:
+        return all(
+            sum((a - b) ** 2 for a, b in zip(rgb, t, strict=True)) ** 0.5 >= _MIN_COLOR_DISTANCE
+            for t in taken
+        )
+
+    for el in elements:
+        if el in out:
+            continue
+        rgb = jmol.get(el)
+        if rgb is None or not far(rgb):
+            rgb = next((o for o in palette if far(o)), palette[len(out) % len(palette)])
+        taken.append(rgb)
+        out[el] = f"#{rgb[0]:02x}{rgb[1]:02x}{rgb[2]:02x}"
+    return out
 
 
 class StructureViewer(widgets.HBox):
@@ -120,7 +186,7 @@ class StructureViewer(widgets.HBox):
         self._error = widgets.HTML()
         side = widgets.VBox(
             [self._title, self._table, self._error],
-            layout=widgets.Layout(width="320px", overflow="auto"),
+            layout=widgets.Layout(width="380px", overflow="auto"),
         )
         side.add_class("jp-matopt-structure-side")
         kwargs.setdefault("layout", widgets.Layout(align_items="flex-start"))
@@ -128,6 +194,8 @@ class StructureViewer(widgets.HBox):
         self.add_class("jp-matopt-structure-viewer")
         self.structure: Structure = self.base
         self.display_structure: Structure = self.base
+        self.colors: dict[str, str] = {}
+        self._color_memory: dict[str, str] = {}
         self.update(fractions)
 
     @property
@@ -166,6 +234,13 @@ class StructureViewer(widgets.HBox):
             shown.properties["decoration"] = structure.properties["decoration"]
         self.structure = structure
         self.display_structure = shown
+        # Colours stay with their element across updates: the source's own elements claim
+        # theirs first, newcomers follow by abundance.
+        amounts = shown.composition.get_el_amt_dict()
+        base = {el.symbol for el in self.base.composition}
+        order = sorted(amounts, key=lambda el: (el not in base, -amounts[el], el))
+        self._color_memory = element_colors(order, self._color_memory)
+        self.colors = {el: self._color_memory[el] for el in order}
         self.fractions = fractions
         self.error = ""
         self._draw()
@@ -204,7 +279,7 @@ class StructureViewer(widgets.HBox):
 
         sliders.observe(on_change, names="fractions")
         self._linked = (sliders, on_change)
-        self._safe_update(sliders.fractions)
+        self._safe_update(sliders.fractions)  # type: ignore[attr-defined]
         return self
 
     def unlink_sliders(self) -> None:
@@ -244,7 +319,11 @@ class StructureViewer(widgets.HBox):
             ]  # fmt: skip
         atoms = AseAtomsAdaptor.get_atoms(self.display_structure)
         component = self.view.add_structure(nv.ASEStructure(atoms), default_representation=False)
-        component.add_representation("spacefill", selection="all", radiusScale=0.45)
+        for el, color in self.colors.items():
+            # NGL selects an element with "_" + its upper-case symbol (PDB element column).
+            component.add_representation(
+                "spacefill", selection=f"_{el.upper()}", color=color, radiusScale=0.45
+            )
         component.add_representation("unitcell", selection="all")
         self.view.center()
 
@@ -287,21 +366,24 @@ class StructureViewer(widgets.HBox):
             diag = [row[i] for i, row in enumerate(approx["supercell"])]
             parts.append(
                 f'<div style="font-size:smaller">view: {"&times;".join(map(str, diag))} ordered '
-                f"approximant, {len(shown)} atoms, max deviation {approx['max_deviation']:.3f}</div>"
+                f"approximant, {len(shown)} atoms, "
+                f"max deviation {approx['max_deviation']:.3f}</div>"
             )
         elif shown is not s:
             parts.append('<div style="font-size:smaller">view: majority species per site</div>')
         rows = []
         for row in self.occupancy_rows():
             occ = ", ".join(
-                f'<span data-el="{html.escape(el)}">{html.escape(el)} {_fmt(x)}</span>'
+                f'<span data-el="{html.escape(el)}">'
+                f'<span style="color:{self.colors.get(el, "#000")}">&#9679;</span> '
+                f"{html.escape(el)} {_fmt(x)}</span>"
                 for el, x in row["occupancy"].items()
             )
             cnt = ", ".join(f"{html.escape(el)} {n}" for el, n in (row["shown"] or {}).items())
             slot = f" ({html.escape(row['slot'])})" if row["slot"] else ""
             rows.append(
                 f"<tr><td>{html.escape(row['label'])}{slot}</td><td>{row['sites']}</td>"
-                f"<td>{occ}</td><td>{cnt}</td></tr>"
+                f'<td style="white-space:nowrap">{occ}</td><td>{cnt}</td></tr>'
             )
         table = (
             '<table class="jp-matopt-occupancy-table" style="border-collapse:collapse">'

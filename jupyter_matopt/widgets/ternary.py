@@ -79,8 +79,9 @@ class TernaryMap(anywidget.AnyWidget):
         resolution: Grid divisions per edge (``100`` -> 5,151 points).
         sliders: A :class:`CompositionSliders` to link: a click sets it, and its current
             composition is marked on the map.
-        dataset: Training data to overlay (defaults to the model's training data when the
-            model keeps it); points within ``tolerance`` of the section are shown.
+        dataset: Training data to overlay (default: the session's dataset, the one
+            ``%matopt train`` used, when its target is the model's); points within
+            ``tolerance`` of the section are shown.
         show: ``"mean"`` or ``"std"``.
         levels: Number of contour levels.
         tolerance: Largest total fraction of other elements for a training point to be drawn.
@@ -195,7 +196,15 @@ class TernaryMap(anywidget.AnyWidget):
     def _training_points(self) -> list[list[float]]:
         data = self._dataset
         if data is None:
-            data = getattr(self._model, "training_data_", None)
+            # the model keeps no training rows; the session's dataset is the one %matopt
+            # train fitted it on when the target matches
+            from ..session import session
+
+            ds = session().dataset
+            if ds is not None and getattr(ds, "target", None) == getattr(
+                self._model, "target_", object()
+            ):
+                data = ds
         if data is None:
             return []
         comps = getattr(data, "compositions", None)

@@ -78,7 +78,8 @@ def test_strings_in_both_bases(text: str, basis: str) -> None:
 
 amounts = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
-    st.integers(min_value=-(10**500), max_value=10**500),
+    st.integers(),
+    st.sampled_from([10**400, -(10**400), 2**1024]),  # float() raises OverflowError
     st.fractions(),
     st.text(max_size=8),
     st.booleans(),
@@ -89,7 +90,7 @@ amounts = st.one_of(
 keys = st.one_of(st.sampled_from([*COMMON, "Xx", " Fe", "fe", ""]), st.integers(), st.none())
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.dictionaries(keys, amounts, max_size=6))
 def test_mappings_parse_or_raise_composition_error(d: dict[Any, Any]) -> None:
     try:
@@ -161,7 +162,7 @@ def pmg(formula: str) -> dict[str, float]:
     return {str(el): float(v) for el, v in comp.items()}
 
 
-@settings(max_examples=800, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.one_of(formulas, spaced))
 def test_valid_formulas_agree_with_pymatgen(formula: str) -> None:
     ours = parse_composition(formula)
@@ -188,7 +189,7 @@ def pmg_dict(d: dict[str, float]) -> dict[str, float]:
     return {str(el): float(v) for el, v in comp.items()}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(st.one_of(formulas, spaced), min_size=1, max_size=8))
 def test_batch_matches_one_by_one(items: list[str]) -> None:
     series = pd.Series(items)

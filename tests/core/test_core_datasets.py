@@ -34,8 +34,9 @@ def test_dataset_formulas_agree_with_pymatgen(file: str, column: str) -> None:
     mismatches = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for formula, ours in zip(formulas, parsed):
-            ref = {str(el): float(v) for el, v in Composition(formula).fractional_composition.items()}
+        for formula, ours in zip(formulas, parsed, strict=True):
+            comp = Composition(formula).fractional_composition
+            ref = {str(el): float(v) for el, v in comp.items()}
             if set(ours) != set(ref) or any(abs(ours[el] - v) > 1e-12 for el, v in ref.items()):
                 mismatches.append((formula, ours, ref))
     assert not mismatches, mismatches[:5]

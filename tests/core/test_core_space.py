@@ -89,7 +89,9 @@ def test_good_specifications() -> None:
     assert space.free == ["Fe", "Cr", "Ni"]
     assert space.max_components is None  # 4 of 4 is no constraint
     assert space.is_elemental and space.elements == space.components
-    assert repr(space) == "CompositionSpace(Fe=[0.5, 0.9], Cr=[0.1, 0.3], Ni=[0, 0.2], Mo=0.02, step=0.005)"
+    assert repr(space) == (
+        "CompositionSpace(Fe=[0.5, 0.9], Cr=[0.1, 0.3], Ni=[0, 0.2], Mo=0.02, step=0.005)"
+    )
     # edge cases that are feasible
     assert CompositionSpace({"A": (0.5, 0.5), "B": (0.5, 0.5)}).fixed == {"A": 0.5, "B": 0.5}
     one = CompositionSpace(["A"], step=0.1)
@@ -354,7 +356,8 @@ def _rejection_reference(lower: np.ndarray, upper: np.ndarray, n: int, seed: int
 def test_sample_uniform_on_constrained_polytopes(lower: list[float], upper: list[float]) -> None:
     """Marginals match an (exact, slow) rejection sampler: two-sample KS p > 1e-3."""
     lo, hi = np.array(lower), np.array(upper)
-    space = CompositionSpace({f"c{i}": (a, b) for i, (a, b) in enumerate(zip(lo, hi))})
+    pairs = zip(lo, hi, strict=True)
+    space = CompositionSpace({f"c{i}": (a, b) for i, (a, b) in enumerate(pairs)})
     x = space.sample(5000, seed=1)
     assert space.contains(x).all()
     ref = _rejection_reference(lo, hi, 5000, seed=2)

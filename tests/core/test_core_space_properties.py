@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from jupyter_matopt.core import CompositionSpace
+from jupyter_matopt.core import CompositionError, CompositionSpace
 
 STEPS = [None, 0.1, 0.05, 0.02, 0.01, 0.005]
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -197,3 +197,38 @@ def test_to_dict_round_trip(spec: Spec) -> None:
     again = CompositionSpace.from_dict(json.loads(json.dumps(d)))
     assert again.to_dict() == d
     np.testing.assert_array_equal(again.sample(16, seed=0), space.sample(16, seed=0))
+
+
+@st.composite
+def crowded_specs(draw: st.DrawFn) -> Spec:
+    """max_components parts whose upper bounds barely reach 1 together, off the grid.
+
+    A support can then reach 1 as fractions but not on the grid (e.g. 3 x 0.335 with step
+    0.01 gives 99 units); sampling and projection used to return such infeasible points.
+    """
+    k = draw(st.integers(3, 7))
+    m = draw(st.integers(2, k - 1))
+    step = draw(st.sampled_from([0.1, 0.05, 0.02, 0.01, 0.005]))
+    components: dict[str, Any] = {}
+    for i in range(k):
+        slack = draw(st.floats(0.0, 0.3))
+        components[f"c{i}"] = (0.0, min(1.0, (1 + slack) / m))
+    return Spec(components, step, m)
+
+
+@settings(max_examples=100, deadline=None)
+@given(crowded_specs(), st.integers(0, 2**32 - 1))
+def test_crowded_supports_stay_feasible(spec: Spec, seed: int) -> None:
+    try:
+        space = spec.build()
+    except CompositionError as exc:  # infeasible on the grid: refused, with the reason
+        assert "infeasible" in str(exc)
+        assume(False)
+        return
+    x = space.sample(64, seed=seed)
+    spec.check(x)
+    assert space.contains(x).all()
+    rng = np.random.default_rng(seed)
+    p = space.project(random_points(rng, len(spec.components)))
+    spec.check(p)
+    assert space.contains(p).all()

@@ -49,13 +49,16 @@ def test_ei_matches_numerical_integral() -> None:
 
 
 def test_pi_hand_values() -> None:
-    assert probability_of_improvement(np.array([1.0]), np.array([1.0]), 0.0)[0] == pytest.approx(PHI_1)
-    assert probability_of_improvement(np.array([0.0]), np.array([1.0]), 0.0)[0] == 0.5
-    assert probability_of_improvement(np.array([1.0, 0.0]), np.array([0.0, 0.0]), 0.5).tolist() == [1.0, 0.0]
+    pi = probability_of_improvement
+    a = np.array
+    assert pi(a([1.0]), a([1.0]), 0.0)[0] == pytest.approx(PHI_1)
+    assert pi(a([0.0]), a([1.0]), 0.0)[0] == 0.5
+    assert pi(a([1.0, 0.0]), a([0.0, 0.0]), 0.5).tolist() == [1.0, 0.0]
     # xi: Phi((0 - 0 - 1) / 1) = 1 - Phi(1)
-    assert probability_of_improvement(np.array([0.0]), np.array([1.0]), 0.0, xi=1.0)[0] == pytest.approx(1 - PHI_1)
+    assert pi(a([0.0]), a([1.0]), 0.0, xi=1.0)[0] == pytest.approx(1 - PHI_1)
 
 
 def test_ucb() -> None:
-    assert upper_confidence_bound(np.array([1.0, 2.0]), np.array([0.5, 0.0]), kappa=2.0).tolist() == [2.0, 2.0]
-    assert upper_confidence_bound(np.array([1.0]), np.array([3.0]), kappa=0.0).tolist() == [1.0]
+    a = np.array
+    assert upper_confidence_bound(a([1.0, 2.0]), a([0.5, 0.0]), kappa=2.0).tolist() == [2.0, 2.0]
+    assert upper_confidence_bound(a([1.0]), a([3.0]), kappa=0.0).tolist() == [1.0]

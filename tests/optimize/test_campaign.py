@@ -270,9 +270,9 @@ def test_inverse_design_with_function_and_campaign() -> None:
 
 
 def test_optimize_imports_no_jupyter() -> None:
-    code = ("import sys; sys.path.insert(0, %r); import jupyter_matopt.optimize; "
-            "bad = [m for m in ('ipywidgets', 'anywidget', 'IPython', 'nglview') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)" % str(REPO))
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); import jupyter_matopt.optimize; "
+            "bad = [m for m in ('ipywidgets', 'anywidget', 'IPython', 'nglview') "
+            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -289,8 +289,25 @@ def test_ensemble_surrogate(components: list[str]) -> None:
     b = camp.suggest(3)
     assert np.all(space.contains(b[components].to_numpy()))
     assert np.all(b["std"] >= 0) and b[components].drop_duplicates().shape[0] == 3
-    A = element_matrix(components)
+    mode = element_matrix(components)
     if components[0] == "CsPbI3":
-        assert A is not None and A[1].tolist()[A[1].tolist().index(0.6)] == 0.6
+        assert mode is not None
+        A, elements = mode
+        expect = {"Cs": 0.2, "Pb": 0.2, "I": 0.0, "Br": 0.6, "Rb": 0.0}
+        assert dict(zip(elements, A[1], strict=True)) == expect
     else:
-        assert A is None
+        assert mode is None
+
+
+def test_empty_tell_and_candidates_with_conditions() -> None:
+    space = CompositionSpace(["Bi", "Sb", "Te"], step=0.05)
+    camp = Campaign(space, conditions={"temperature": (300.0, 700.0), "pressure": 1.0}, seed=0)
+    with pytest.raises(CampaignError, match="nothing to tell"):
+        camp.tell([], [])
+    comps = ["Bi0.4Sb0.1Te0.5", "Bi0.3Sb0.2Te0.5", "Bi0.2Sb0.3Te0.5"]
+    camp.tell(comps, [0.5, 0.7, 0.6], conditions={"temperature": [300, 500, 700]})
+    assert camp.history["pressure"].tolist() == [1.0, 1.0, 1.0]
+    b = camp.suggest(2, candidates=["Bi0.1Sb0.4Te0.5", "Bi0.5Te0.5", "Bi0.2Sb0.3Te0.5"])
+    assert b["temperature"].between(300, 700).all() and (b["pressure"] == 1.0).all()
+    b2 = camp.suggest(1, candidates=[{"Bi": 0.1, "Sb": 0.4, "Te": 0.5, "temperature": 650.0}])
+    assert b2["temperature"].tolist() == [650.0]

@@ -64,7 +64,9 @@ export function chart(series: Series[], opts: ChartOptions = {}): SVGSVGElement 
   const X = (v: number): number => m.l + ((v - x0) / (x1 - x0)) * pw;
   const Y = (v: number): number => m.t + ph - ((v - y0) / (y1 - y0)) * ph;
   svg.append(s('rect', { x: m.l, y: m.t, width: pw, height: ph, fill: 'none', stroke: '#999' }));
-  for (const t of ticks(x0, x1)) {
+  // iterations are whole numbers: no 1.5 on an iteration axis
+  const integerX = xs.every(Number.isInteger);
+  for (const t of ticks(x0, x1).filter(v => !integerX || Number.isInteger(v))) {
     svg.append(s('line', { x1: X(t), x2: X(t), y1: m.t + ph, y2: m.t + ph + 4, stroke: '#999' }));
     svg.append(s('text', { x: X(t), y: m.t + ph + 15, 'text-anchor': 'middle', 'font-size': 10, fill: 'currentColor' }, [fmt(t, 3)]));
   }

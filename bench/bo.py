@@ -1,0 +1,257 @@
+"""Pool-based Bayesian-optimization benchmark (Liang et al., npj Comput. Mater. 7, 188, 2021).
+
+Each campaign starts from 2 random pool entries and picks one entry at a time until the budget
+(default 30 % of the pool) is spent; this is repeated over >= 20 seeds. Figures:
+
+* Top%(b): share of the pool's top 5 % (by objective) found after b measurements, averaged
+  over seeds.
+* EF(b) = Top%_BO(b) / Top%_random(b), the enhancement factor. Random search without
+  replacement finds each entry with probability b / N, so Top%_random(b) = b / N exactly.
+* AF(X) = b_random(X) / b_BO(X), the acceleration factor: the budget random search needs to
+  reach Top% = X (X * N) over the first budget at which the BO mean curve reaches X.
+
+Methods, run in the same process on the same seeds and starting points:
+
+* ``reference``: a textbook GP: scikit-learn ``GaussianProcessRegressor`` with an isotropic
+  Matern-5/2 kernel (+ constant and white noise), ``normalize_y=True``, hyperparameters
+  re-optimized at every step (warm-started from the previous step's), on the raw inputs;
+  expected improvement; one point at a time.
+* ``default``: ``jupyter_matopt.Campaign(pool, objective=direction)`` with its defaults
+  (``surrogate="auto"`` -> ARD Matern GP on min-max-scaled inputs, ``acquisition="ucb"``,
+  ``kappa=2``).
+
+Pools: crossed barrel, AgNP and AutoAM (``load_pool``), and composition pools built from
+matbench_steels (fractions of its 14 elements), the MPEA hardness rows and the thermoelectric
+zT rows at the most common temperature (duplicate compositions merged by their mean).
+
+Also times ``suggest(5)`` on a continuous 6-element space with 30 measurements (goal < 2 s).
+
+Usage::
+
+    python bench/bo.py --data-dir ../shared/data            # the full run (~15 min, 2 cores)
+    python bench/bo.py --seeds 4 --pools agnp,autoam         # a quick look
+"""
+
+from __future__ import annotations
+
+import os
+
+# one BLAS thread per process: the matrices are small and the seeds run in parallel
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from multiprocessing import get_context  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+# ------------------------------------------------------------------------------ pools
+def composition_pool(compositions: list[str], y: np.ndarray, groups: np.ndarray | None
+                     ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Fraction columns (one per element) and mean objective per distinct composition."""
+    from jupyter_matopt.core import parse_composition
+
+    keys = groups if groups is not None else np.asarray(compositions)
+    frame = pd.DataFrame({"key": keys, "y": y}).groupby("key", sort=True)["y"].mean()
+    fr = [parse_composition(k) for k in frame.index]
+    elements = sorted({e for f in fr for e in f})
+    X = pd.DataFrame([[f.get(e, 0.0) for e in elements] for f in fr], columns=elements)
+    return X, frame.to_numpy(dtype=float)
+
+
+def load_pools(data_dir: Path, names: list[str]) -> dict[str, tuple[pd.DataFrame, np.ndarray, str]]:
+    from jupyter_matopt.data import load_dataset, load_pool
+
+    out: dict[str, tuple[pd.DataFrame, np.ndarray, str]] = {}
+    for name in ("crossed_barrel", "agnp", "autoam"):
+        if name in names:
+            p = load_pool(name, data_dir=data_dir)
+            out[name] = (p.frame[p.inputs].reset_index(drop=True), p.y, p.direction)
+    if "steels" in names:
+        ds = load_dataset("matbench_steels", data_dir=data_dir)
+        X, y = composition_pool(ds.compositions, np.asarray(ds.y, float), ds.groups)
+        out["steels"] = (X, y, "max")
+    if "mpea_hv" in names:
+        ds = load_dataset("mpea_hardness", data_dir=data_dir)
+        X, y = composition_pool(ds.compositions, np.asarray(ds.y, float), ds.groups)
+        out["mpea_hv"] = (X, y, "max")
+    if "te_zt" in names:
+        ds = load_dataset("thermoelectric_sysTEm", data_dir=data_dir)
+        T = ds.frame["temperature"].to_numpy(dtype=float)
+        t0 = pd.Series(T).mode().iloc[0]
+        keep = T == t0
+        comps = [c for c, k in zip(ds.compositions, keep, strict=False) if k]
+        groups = None if ds.groups is None else np.asarray(ds.groups)[keep]
+        X, y = composition_pool(comps, np.asarray(ds.y, float)[keep], groups)
+        out["te_zt"] = (X, y, "max")
+        print(f"thermoelectric pool at T = {t0:g} K", flush=True)
+    return out
+
+
+# ------------------------------------------------------------------------------ methods
+def run_reference(X: np.ndarray, y: np.ndarray, sign: float, start: list[int], budget: int
+                  ) -> list[int]:
+    from scipy.stats import norm
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    chosen = list(start)
+    ys = sign * y
+    kernel = ConstantKernel(1.0) * Matern(length_scale=1.0, nu=2.5) + WhiteKernel(1e-2)
+    while len(chosen) < budget:
+        gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gp.fit(X[chosen], ys[chosen])
+        kernel = gp.kernel_  # warm start: the next fit starts from these hyperparameters
+        rest = np.setdiff1d(np.arange(len(X)), chosen)
+        mu, sd = gp.predict(X[rest], return_std=True)
+        best = ys[chosen].max()
+        sd = np.maximum(sd, 1e-12)
+        z = (mu - best) / sd
+        ei = (mu - best) * norm.cdf(z) + sd * norm.pdf(z)
+        chosen.append(int(rest[np.argmax(ei)]))
+    return chosen
+
+
+def run_default(frame: pd.DataFrame, y: np.ndarray, direction: str, start: list[int],
+                budget: int, seed: int) -> list[int]:
+    from jupyter_matopt.optimize import Campaign
+
+    camp = Campaign(frame, objective=direction, seed=seed)
+    camp.tell(frame.iloc[start], y[start])
+    chosen = list(start)
+    pos = {idx: i for i, idx in enumerate(frame.index)}
+    while len(chosen) < budget:
+        b = camp.suggest(1)
+        i = pos[b["pool_index"].iloc[0]]
+        camp.tell(b, y[[i]])
+        chosen.append(i)
+    return chosen
+
+
+def _job(args: tuple) -> tuple[str, str, int, list[int], float]:
+    name, method, seed, frame, y, direction, budget = args
+    rng = np.random.default_rng(1000 + seed)
+    start = rng.choice(len(y), 2, replace=False).tolist()
+    t = time.perf_counter()
+    if method == "reference":
+        order = run_reference(frame.to_numpy(float), y, 1.0 if direction == "max" else -1.0,
+                              start, budget)
+    else:
+        order = run_default(frame, y, direction, start, budget, seed)
+    return name, method, seed, order, time.perf_counter() - t
+
+
+# ------------------------------------------------------------------------------ figures
+def top_curve(order: list[int], top: set[int]) -> np.ndarray:
+    found = np.cumsum([i in top for i in order])
+    return found / len(top)
+
+
+def acceleration(curve: np.ndarray, N: int, X: float) -> float:
+    hit = np.flatnonzero(curve >= X - 1e-12)
+    if len(hit) == 0:
+        return float("nan")
+    return X * N / (hit[0] + 1)
+
+
+def time_suggest() -> float:
+    from jupyter_matopt.core import CompositionSpace
+    from jupyter_matopt.optimize import Campaign
+
+    space = CompositionSpace(["Fe", "Cr", "Ni", "Co", "Mn", "Al"])
+    X = space.sample(30, seed=0)
+    y = np.sin(5 * X[:, 0]) + X[:, 1] - (X[:, 4] - 0.2) ** 2
+    camp = Campaign(space, seed=0)
+    camp.tell(X, y)
+    camp.suggest(5)  # imports
+    times = []
+    for k in range(5):
+        x = space.sample(1, seed=100 + k)
+        camp.tell(x, [float(np.sin(5 * x[0, 0]))])
+        t = time.perf_counter()
+        camp.suggest(5)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="folder with the CSVs")
+    ap.add_argument("--seeds", type=int, default=20, help="campaigns per pool and method")
+    ap.add_argument("--budget", type=float, default=0.30, help="budget as a share of the pool")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel processes")
+    ap.add_argument("--pools", default="crossed_barrel,agnp,autoam,steels,mpea_hv,te_zt",
+                    help="comma-separated pool names")
+    args = ap.parse_args()
+    t_all = time.perf_counter()
+    print(f"suggest(5), continuous 6-element space, 31-35 measurements: "
+          f"{time_suggest():.3f} s (median of 5; goal < 2 s)", flush=True)
+    pools = load_pools(args.data_dir, args.pools.split(","))
+    jobs = []
+    info = {}
+    for name, (frame, y, direction) in pools.items():
+        N = len(y)
+        budget = int(math.ceil(args.budget * N))
+        n_top = int(math.ceil(0.05 * N))
+        order = np.argsort(-y if direction == "max" else y, kind="stable")
+        info[name] = (N, budget, set(order[:n_top].tolist()), frame.shape[1], direction)
+        print(f"pool {name}: N={N}, inputs={frame.shape[1]}, {direction}, budget={budget}, "
+              f"top 5 % = {n_top}", flush=True)
+        for seed in range(args.seeds):
+            for method in ("reference", "default"):
+                jobs.append((name, method, seed, frame, y, direction, budget))
+    # longest jobs first for load balance
+    jobs.sort(key=lambda j: -info[j[0]][1] * (1 + info[j[0]][3] / 10))
+    results: dict[tuple[str, str], list[tuple[list[int], float]]] = {}
+    with get_context("fork").Pool(args.jobs) as pool:
+        for k, (name, method, _seed, order, secs) in enumerate(pool.imap_unordered(_job, jobs)):
+            results.setdefault((name, method), []).append((order, secs))
+            if (k + 1) % 20 == 0:
+                print(f"  {k + 1}/{len(jobs)} campaigns done, "
+                      f"{time.perf_counter() - t_all:.0f} s", flush=True)
+    rows = []
+    for name, (N, budget, top, d, _direction) in info.items():
+        row: dict[str, object] = {"pool": name, "N": N, "d": d, "budget": budget,
+                                  "Top%_random": budget / N}
+        for method in ("reference", "default"):
+            runs = results[(name, method)]
+            curves = np.array([top_curve(o, top) for o, _ in runs])
+            mean = curves.mean(axis=0)
+            rand = np.arange(1, budget + 1) / N
+            row[f"Top%_{method}"] = mean[-1]
+            row[f"EF_{method}"] = mean[-1] / rand[-1]
+            row[f"AF50_{method}"] = acceleration(mean, N, 0.5)
+            row[f"AF80_{method}"] = acceleration(mean, N, 0.8)
+            row[f"s/run_{method}"] = float(np.mean([s for _, s in runs]))
+        rows.append(row)
+    df = pd.DataFrame(rows).set_index("pool")
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 30)
+    cols = ["N", "d", "budget", "Top%_random", "Top%_reference", "Top%_default", "EF_reference",
+            "EF_default", "AF50_reference", "AF50_default", "AF80_reference", "AF80_default",
+            "s/run_reference", "s/run_default"]
+    print()
+    print(f"Top% / EF at a budget of {args.budget:.0%} of the pool, {args.seeds} seeds, "
+          "start from 2 random entries, batch size 1")
+    print(df[cols].round(3).to_string())
+    ok_ef = (df["EF_default"] >= 3).sum()
+    ok_ref = (df["Top%_default"] >= df["Top%_reference"] - 1e-12).sum()
+    print(f"\nEF >= 3: {ok_ef}/{len(df)} pools; default >= reference (Top%): {ok_ref}/{len(df)}")
+    print(f"total {time.perf_counter() - t_all:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
