@@ -69,13 +69,17 @@ def _parse_flat(text: str) -> dict[str, float] | None:
     if _FLAT_RE.fullmatch(text) is None:
         return None
     amounts: dict[str, float] = {}
+    known, inf = ATOMIC_NUMBER, math.inf  # locals: this loop is the hot path
     for sym, num in _PAIR_RE.findall(text):
-        if sym not in ATOMIC_NUMBER:
+        if sym not in known:
             raise _fail(text, f"unknown element {sym!r}")
         value = float(num) if num else 1.0
-        if not value > 0.0 or value == math.inf:
+        if not 0.0 < value < inf:
             raise _fail(text, f"amount of {sym} must be a positive finite number, got {num!r}")
-        amounts[sym] = amounts.get(sym, 0.0) + value
+        if sym in amounts:
+            amounts[sym] += value
+        else:
+            amounts[sym] = value
     return amounts
 
 

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Z68", "Z95", "coverage", "fit_std_calibration", "apply_calibration", "classification_calibration"]
+__all__ = [
+    "Z68",
+    "Z95",
+    "coverage",
+    "fit_std_calibration",
+    "apply_calibration",
+    "classification_calibration",
+]
 
 Z68 = 0.994457883209753  # Phi^-1(0.84)
 Z95 = 1.959963984540054  # Phi^-1(0.975)
@@ -80,7 +87,9 @@ def fit_std_calibration(residual: np.ndarray, raw_std: np.ndarray) -> tuple[floa
     return float(np.concatenate(a_rows)[best]), float(np.concatenate(b_rows)[best])
 
 
-def classification_calibration(y_true: np.ndarray, proba: np.ndarray, *, bins: int = 10) -> dict[str, float]:
+def classification_calibration(
+    y_true: np.ndarray, proba: np.ndarray, *, bins: int = 10
+) -> dict[str, float]:
     """Brier score and expected calibration error (equal-width bins) of probabilities."""
     y = np.asarray(y_true, dtype=float)
     p = np.asarray(proba, dtype=float)

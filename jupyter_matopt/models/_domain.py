@@ -31,7 +31,9 @@ MAX_REFERENCE = 5000
 MAX_THRESHOLD_ROWS = 2000
 
 
-def _knn_mean_distance(Q: np.ndarray, R: np.ndarray, k: int, *, skip_first: bool = False) -> np.ndarray:
+def _knn_mean_distance(
+    Q: np.ndarray, R: np.ndarray, k: int, *, skip_first: bool = False
+) -> np.ndarray:
     """Mean Euclidean distance of each row of ``Q`` to its ``k`` nearest rows of ``R``."""
     out = np.empty(Q.shape[0])
     r2 = np.einsum("ij,ij->i", R, R)
@@ -97,8 +99,16 @@ class DomainModel:
         scale = np.sqrt((np.where(ok, sub - mean, 0.0) ** 2).sum(axis=0) / cnt)
         keep = np.isfinite(scale) & (scale > 1e-12)
         cols, mean, scale = cols[keep], mean[keep], scale[keep]
-        model = cls(cols, mean, scale, np.zeros((0, len(cols)), np.float32), np.inf, int(k),
-                    float(quantile), sorted(set(elements)))
+        model = cls(
+            cols,
+            mean,
+            scale,
+            np.zeros((0, len(cols)), np.float32),
+            np.inf,
+            int(k),
+            float(quantile),
+            sorted(set(elements)),
+        )
         Z = model.standardize(F)
         n = Z.shape[0]
         rng = np.random.default_rng(seed)
@@ -113,8 +123,10 @@ class DomainModel:
             model.threshold = np.inf
             return model
         # Held-out distances: reference rows leave themselves out; other rows are new to it.
-        probe = ref_idx if len(ref_idx) <= MAX_THRESHOLD_ROWS else np.sort(
-            rng.choice(ref_idx, MAX_THRESHOLD_ROWS, replace=False)
+        probe = (
+            ref_idx
+            if len(ref_idx) <= MAX_THRESHOLD_ROWS
+            else np.sort(rng.choice(ref_idx, MAX_THRESHOLD_ROWS, replace=False))
         )
         ref64 = model.reference.astype(np.float64)
         d = _knn_mean_distance(Z[probe], ref64, k_eff, skip_first=True)
@@ -147,11 +159,13 @@ class DomainModel:
         known = set(self.elements)
         flags = np.ones(len(dist), dtype=bool)
         reasons: list[str] = []
-        for i, (d, els) in enumerate(zip(dist, row_elements)):
+        for i, (d, els) in enumerate(zip(dist, row_elements, strict=True)):
             unseen = [e for e in els if e not in known]
             if unseen:
                 flags[i] = False
-                names = unseen[0] if len(unseen) == 1 else ", ".join(unseen[:-1]) + " and " + unseen[-1]
+                names = (
+                    unseen[0] if len(unseen) == 1 else ", ".join(unseen[:-1]) + " and " + unseen[-1]
+                )
                 verb = "is" if len(unseen) == 1 else "are"
                 reasons.append(f"contains {names}, which {verb} absent from the training data")
             elif d > self.threshold:

@@ -28,7 +28,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._calibration import apply_calibration, classification_calibration, coverage, fit_std_calibration
+from ._calibration import (
+    apply_calibration,
+    classification_calibration,
+    coverage,
+    fit_std_calibration,
+)
 from ._errors import ModelError
 
 if TYPE_CHECKING:
@@ -110,9 +115,13 @@ def make_splits(
         return [(tr, te, f"fold {i}") for i, (tr, te) in enumerate(matbench_folds(y_enc, task))]
     if protocol == "random":
         if n_splits < 2 or n_splits > n:
-            raise ModelError(f"n_splits must be between 2 and the number of rows ({n}), got {n_splits}")
+            raise ModelError(
+                f"n_splits must be between 2 and the number of rows ({n}), got {n_splits}"
+            )
         splitter = (StratifiedKFold if clf else KFold)(n_splits, shuffle=True, random_state=seed)
-        return [(tr, te, f"fold {i}") for i, (tr, te) in enumerate(splitter.split(np.zeros(n), y_enc))]
+        return [
+            (tr, te, f"fold {i}") for i, (tr, te) in enumerate(splitter.split(np.zeros(n), y_enc))
+        ]
     if protocol == "group":
         if P.groups is None:
             from ..core import composition_key
@@ -122,9 +131,14 @@ def make_splits(
             groups = P.groups
         n_groups = len(pd.unique(groups))
         if n_groups < n_splits:
-            raise ModelError(f"group CV needs at least n_splits={n_splits} groups, found {n_groups}")
+            raise ModelError(
+                f"group CV needs at least n_splits={n_splits} groups, found {n_groups}"
+            )
         gkf = GroupKFold(n_splits)
-        return [(tr, te, f"group fold {i}") for i, (tr, te) in enumerate(gkf.split(np.zeros(n), y_enc, groups))]
+        return [
+            (tr, te, f"group fold {i}")
+            for i, (tr, te) in enumerate(gkf.split(np.zeros(n), y_enc, groups))
+        ]
     if protocol == "leave-element-out":
         counts = Counter(e for els in P.row_elements for e in els)
         min_train = max(10, int(0.2 * n))
@@ -244,7 +258,11 @@ class CVReport:
         return clean(json.loads(json.dumps(out, default=_json_default)))
 
     def __repr__(self) -> str:
-        keys = ("mae", "rmse", "r2") if self.task == "regression" else ("roc_auc", "roc_auc_labels", "accuracy")
+        keys = (
+            ("mae", "rmse", "r2")
+            if self.task == "regression"
+            else ("roc_auc", "roc_auc_labels", "accuracy")
+        )
         metrics = ", ".join(
             f"{k} {self.summary[k]:.4g} ± {self.summary.get(k + '_std', float('nan')):.2g}"
             for k in keys
@@ -256,7 +274,9 @@ class CVReport:
                 f"; coverage 68%: {self.calibration.get('coverage_68', float('nan')):.2f}, "
                 f"95%: {self.calibration.get('coverage_95', float('nan')):.2f}"
             )
-        return f"CVReport({self.protocol}, {len(self.folds)} folds, {self.target!r}: {metrics}{cal})"
+        return (
+            f"CVReport({self.protocol}, {len(self.folds)} folds, {self.target!r}: {metrics}{cal})"
+        )
 
     def _repr_html_(self) -> str:
         unit = f" [{html.escape(self.units)}]" if self.units else ""
@@ -285,7 +305,9 @@ def _json_default(x: Any) -> Any:
     return str(x)
 
 
-def _fold_metrics(task: str, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None, threshold: float) -> dict[str, float]:
+def _fold_metrics(
+    task: str, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None, threshold: float
+) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, roc_auc_score
 
     if task == "regression":
@@ -330,8 +352,15 @@ def _cross_validate_prepared(
     ef = set(feature_labels("element_fraction"))
     desc_cols = [i for i, nm in enumerate(names) if nm not in ef]
     splits = make_splits(
-        protocol, P, y_enc, task=task, seed=int(model.seed), n_splits=n_splits,
-        elements=elements, n_elements=n_elements, n_clusters=n_clusters,
+        protocol,
+        P,
+        y_enc,
+        task=task,
+        seed=int(model.seed),
+        n_splits=n_splits,
+        elements=elements,
+        n_elements=n_elements,
+        n_clusters=n_clusters,
         descriptor_columns=desc_cols,
     )
     fold_rows: list[dict[str, Any]] = []
@@ -403,15 +432,25 @@ def _cross_validate_prepared(
             **{f"raw_{k}": v for k, v in coverage(r, parity["y_std_raw"].to_numpy(float)).items()},
             "std_scale": a_all,
             "std_floor": b_all,
-            "method": "coverage of held-out residuals; each fold's calibration fitted on the other folds",
+            "method": "coverage of held-out residuals; each fold's calibration fitted on "
+            "the other folds",
         }
-        per_fold_cov = [
-            coverage(raw_by_fold[f][0], calibrated[f]) for f in range(len(raw_by_fold))
-        ]
+        per_fold_cov = [coverage(raw_by_fold[f][0], calibrated[f]) for f in range(len(raw_by_fold))]
         folds["coverage_68"] = [c["coverage_68"] for c in per_fold_cov]
         folds["coverage_95"] = [c["coverage_95"] for c in per_fold_cov]
         metric_keys = ["mae", "rmse", "r2"]
-        cols = ["row", "composition", "fold", "split", "y_true", "y_pred", "y_std", "y_std_raw", "in_domain", "distance"]
+        cols = [
+            "row",
+            "composition",
+            "fold",
+            "split",
+            "y_true",
+            "y_pred",
+            "y_std",
+            "y_std_raw",
+            "in_domain",
+            "distance",
+        ]
         parity = parity[cols]
     else:
         calibration = classification_calibration(
@@ -419,7 +458,11 @@ def _cross_validate_prepared(
         )
         metric_keys = ["roc_auc", "roc_auc_labels", "accuracy"]
         parity = parity.rename(columns={"proba_std": "y_std"})
-    summary: dict[str, Any] = {"protocol": protocol, "n_folds": len(folds), "n_predictions": len(parity)}
+    summary: dict[str, Any] = {
+        "protocol": protocol,
+        "n_folds": len(folds),
+        "n_predictions": len(parity),
+    }
     for k in metric_keys:
         vals = folds[k].to_numpy(float)
         summary[k] = float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
@@ -432,7 +475,9 @@ def _cross_validate_prepared(
     summary["seconds"] = seconds
     from ._model import _training_hash
 
-    cond = P.F[:, len(names) - len(info.get("conditions", [])):] if info.get("conditions") else None
+    cond = (
+        P.F[:, len(names) - len(info.get("conditions", [])) :] if info.get("conditions") else None
+    )
     yh = y_enc if task == "regression" else y_enc.astype(np.float64)
     return CVReport(
         protocol=protocol,
@@ -445,7 +490,11 @@ def _cross_validate_prepared(
         calibration=calibration,
         training_hash=_training_hash(P.formulas, yh, cond),
         seconds=seconds,
-        params={k: v for k, v in model.get_params().items() if isinstance(v, (str, int, float, bool, type(None), dict))},
+        params={
+            k: v
+            for k, v in model.get_params().items()
+            if isinstance(v, (str, int, float, bool, type(None), dict))
+        },
     )
 
 
@@ -458,11 +507,14 @@ def _prepare_data(model: PropertyModel, data: Any) -> tuple[_Prepared, dict[str,
         elif len(data) == 3:
             X, y, cond = data
         else:
-            raise ModelError("data must be a Dataset, (compositions, y) or (compositions, y, conditions)")
+            raise ModelError(
+                "data must be a Dataset, (compositions, y) or (compositions, y, conditions)"
+            )
         return model._prepare(X, y, cond, condition_names=None, need_y=True)
     if not (hasattr(data, "compositions") and hasattr(data, "frame")):
         raise ModelError(
-            f"cross_validate needs a Dataset or a (compositions, y) tuple, got {type(data).__name__}"
+            "cross_validate needs a Dataset or a (compositions, y) tuple, got "
+            f"{type(data).__name__}"
         )
     return model._prepare(data, None, None, condition_names=None, need_y=True)
 
@@ -498,8 +550,15 @@ def cross_validate(
     """
     P, info = _prepare_data(model, data)
     return _cross_validate_prepared(
-        model, P, info, protocol, n_splits=n_splits, elements=elements,
-        n_elements=n_elements, n_clusters=n_clusters, callback=callback,
+        model,
+        P,
+        info,
+        protocol,
+        n_splits=n_splits,
+        elements=elements,
+        n_elements=n_elements,
+        n_clusters=n_clusters,
+        callback=callback,
     )
 
 
@@ -523,9 +582,14 @@ def compare_protocols(
     total = len(protocols)
     for i, protocol in enumerate(protocols):
         rep = _cross_validate_prepared(
-            model, P, info, protocol,
-            n_splits=int(options.get("n_splits", 5)), elements=options.get("elements"),
-            n_elements=int(options.get("n_elements", 5)), n_clusters=int(options.get("n_clusters", 5)),
+            model,
+            P,
+            info,
+            protocol,
+            n_splits=int(options.get("n_splits", 5)),
+            elements=options.get("elements"),
+            n_elements=int(options.get("n_elements", 5)),
+            n_clusters=int(options.get("n_clusters", 5)),
             callback=None,
         )
         reports[rep.protocol] = rep

@@ -189,9 +189,14 @@ class ElementAttributor:
             j = mag_col.get(f"MagpieData mean {prop}")
             return None if j is None or pure is None else pure[:, j]
 
-        self.additive: list[tuple[int, np.ndarray | str]] = []  # (feature, values or kind)
+        self.additive: list[tuple[int, str]] = []  # (feature, kind)
         self.kind_groups: dict[str, list[tuple[int, np.ndarray]]] = {
-            "mean": [], "avg_dev": [], "minimum": [], "maximum": [], "range": [], "mode": []
+            "mean": [],
+            "avg_dev": [],
+            "minimum": [],
+            "maximum": [],
+            "range": [],
+            "mode": [],
         }
         self.frac_feature: list[tuple[int, int]] = []  # (feature, element column or -1)
         self.other: list[int] = []
@@ -253,7 +258,9 @@ class ElementAttributor:
             abs_tot = abs_dev.sum(axis=1)
             signed_ok = np.abs(tot) >= 0.5 * abs_tot
             with np.errstate(divide="ignore", invalid="ignore"):
-                W = np.where(signed_ok[:, None, :], dev / tot[:, None, :], abs_dev / abs_tot[:, None, :])
+                W = np.where(
+                    signed_ok[:, None, :], dev / tot[:, None, :], abs_dev / abs_tot[:, None, :]
+                )
             degenerate = ~(abs_tot > 0)
             if degenerate.any():
                 W = np.where(degenerate[:, None, :], C[:, :, None], W)

@@ -23,7 +23,6 @@ from ._explain import ElementAttributor, Explanation
 if TYPE_CHECKING:
     import xgboost as xgb
 
-    from ..data import Dataset
     from ._evaluation import CVReport
 
 __all__ = ["PropertyModel", "DEFAULT_PRESET", "XGB_DEFAULTS", "RF_DEFAULTS"]
@@ -381,7 +380,7 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
                     f"array of shape (n, {len(names)}); got shape {arr.shape}"
                 )
         out = np.empty((n, len(names)))
-        for j, (name, col) in enumerate(zip(names, cols)):
+        for j, (name, col) in enumerate(zip(names, cols, strict=True)):
             try:
                 values = np.asarray(col, dtype=np.float64)
             except (TypeError, ValueError):
@@ -469,13 +468,16 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
     def _effective_params(self, n_train: int) -> dict[str, Any]:
         base = dict(RF_DEFAULTS if self.estimator == "rf" else XGB_DEFAULTS)
         base.update(dict(self.params or {}))
-        if getattr(self, "best_params_", None):
-            base.update(self.best_params_)
+        best = getattr(self, "best_params_", None)
+        if best:
+            base.update(best)
         if base.get("max_depth") == "auto":
             base["max_depth"] = 4 if n_train < 1000 else 6
         return base
 
-    def _native_params(self, params: Mapping[str, Any], *, seed: int, threads: int) -> tuple[dict[str, Any], int]:
+    def _native_params(
+        self, params: Mapping[str, Any], *, seed: int, threads: int
+    ) -> tuple[dict[str, Any], int]:
         p = dict(params)
         n_rounds = int(p.pop("n_estimators"))
         native: dict[str, Any] = {}
@@ -513,7 +515,10 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         if self.task_ == "classification":
             s = pd.Series(y)
             if s.isna().any():
-                raise ModelError(f"the target has {int(s.isna().sum())} missing value(s); drop them first (dataset.dropna())")
+                raise ModelError(
+                    f"the target has {int(s.isna().sum())} missing value(s); drop them first "
+                    "(dataset.dropna())"
+                )
             classes = np.array(sorted(pd.unique(s), key=lambda v: (str(type(v)), v)))
             if len(classes) > 2:
                 raise ModelError(
@@ -521,7 +526,9 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
                     f"classes {list(classes[:6])}"
                 )
             if len(classes) < 2:
-                raise ModelError(f"a classification target needs two classes, got only {list(classes)}")
+                raise ModelError(
+                    f"a classification target needs two classes, got only {list(classes)}"
+                )
             self.classes_ = classes
             return (np.asarray(y) == classes[1]).astype(np.float64)
         try:
@@ -595,9 +602,15 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         if len(self.feature_names_) != P.F.shape[1]:
             raise ModelError("internal error: feature columns do not match the labels")
         self.n_features_in_ = P.F.shape[1]
-        self.elements_ = sorted({e for els in P.row_elements for e in els}, key=ATOMIC_NUMBER.__getitem__)
+        self.elements_ = sorted(
+            {e for els in P.row_elements for e in els}, key=ATOMIC_NUMBER.__getitem__
+        )
         self.n_train_ = len(P)
-        self.training_hash_ = _training_hash(P.formulas, y, P.F[:, len(P.F[0]) - len(self.conditions_):] if self.conditions_ else None)
+        self.training_hash_ = _training_hash(
+            P.formulas,
+            y,
+            P.F[:, len(P.F[0]) - len(self.conditions_) :] if self.conditions_ else None,
+        )
         if self.task_ == "regression":
             self.y_mean_ = float(np.mean(y))
             self.y_scale_ = float(np.std(y)) or 1.0
@@ -611,9 +624,7 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         if self._tune_flag:
             self._tune_prepared(P, y, n_iter=self.tune_iter, cv=self.tune_cv, callback=callback)
 
-        do_cal = (
-            self.calibrate in (True, "auto") and self.task_ == "regression" and len(P) >= 20
-        )
+        do_cal = self.calibrate in (True, "auto") and self.task_ == "regression" and len(P) >= 20
         if do_cal:
             self._calibrate_prepared(P, info)
         else:
@@ -633,8 +644,12 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
             self.fit_time_ = time.perf_counter() - t0
             return
         self.domain_ = DomainModel.fit(
-            P.F, dom_cols, self.elements_, k=int(self.domain_k),
-            quantile=float(self.domain_quantile), seed=int(self.seed),
+            P.F,
+            dom_cols,
+            self.elements_,
+            k=int(self.domain_k),
+            quantile=float(self.domain_quantile),
+            seed=int(self.seed),
         )
         if level == "full":
             rng = np.random.default_rng(self.seed)
@@ -646,8 +661,14 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         self.fit_time_ = time.perf_counter() - t0
 
     def _train_members(
-        self, F: np.ndarray, y_enc: np.ndarray, *, n_members: int | None = None,
-        params: Mapping[str, Any] | None = None, callback: Callback | None = None, step: int = 1,
+        self,
+        F: np.ndarray,
+        y_enc: np.ndarray,
+        *,
+        n_members: int | None = None,
+        params: Mapping[str, Any] | None = None,
+        callback: Callback | None = None,
+        step: int = 1,
     ) -> list[xgb.Booster]:
         import xgboost as xgb
 
@@ -742,8 +763,11 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         else:
             self.y_mean_, self.y_scale_ = 0.0, 1.0
         self._tune_prepared(
-            P, yenc, n_iter=self.tune_iter if n_iter is None else n_iter,
-            cv=self.tune_cv if cv is None else cv, callback=callback,
+            P,
+            yenc,
+            n_iter=self.tune_iter if n_iter is None else n_iter,
+            cv=self.tune_cv if cv is None else cv,
+            callback=callback,
         )
         if refit:
             saved_tune = self._tune_flag
@@ -755,6 +779,7 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         return self
 
     tune = _TuneDescriptor()
+    _tune_flag: bool
 
     def _tune_prepared(
         self, P: _Prepared, y_enc: np.ndarray, *, n_iter: int, cv: int, callback: Callback | None
@@ -770,8 +795,12 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         candidates = [dict(defaults)]
         space = dict(_TUNE_SPACE)
         if self.estimator == "rf":
-            space = {"max_depth": [8, 12, 16], "min_child_weight": [1.0, 2.0, 5.0],
-                     "subsample": [0.5, 0.632, 0.8], "colsample_bynode": [0.3, 0.5, 0.8]}
+            space = {
+                "max_depth": [8, 12, 16],
+                "min_child_weight": [1.0, 2.0, 5.0],
+                "subsample": [0.5, 0.632, 0.8],
+                "colsample_bynode": [0.3, 0.5, 0.8],
+            }
         while len(candidates) < n_iter:
             c = dict(defaults)
             for key, values in space.items():
@@ -782,7 +811,9 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
             if c not in candidates:
                 candidates.append(c)
         clf = self.task_ == "classification"
-        splitter = (StratifiedKFold if clf else KFold)(cv, shuffle=True, random_state=int(self.seed))
+        splitter = (StratifiedKFold if clf else KFold)(
+            cv, shuffle=True, random_state=int(self.seed)
+        )
         splits = list(splitter.split(np.zeros(len(y_enc)), y_enc))
         rows = []
         total = len(candidates) * len(splits)
@@ -830,7 +861,9 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
             out = self.y_mean_ + self.y_scale_ * out
         return out
 
-    def _aggregate(self, M: np.ndarray, *, calibrated: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def _aggregate(
+        self, M: np.ndarray, *, calibrated: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Ensemble value and std from member outputs (probabilities for classification)."""
         ddof = 1 if M.shape[0] > 1 else 0
         if self.task_ == "regression":
@@ -842,13 +875,17 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         proba = _sigmoid(M.mean(axis=0))
         return proba, _sigmoid(M).std(axis=0, ddof=ddof)
 
-    def _predict_features(self, F: np.ndarray, *, calibrated: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def _predict_features(
+        self, F: np.ndarray, *, calibrated: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
         if F.shape[0] == 0:
             return np.zeros(0), np.zeros(0)
         return self._aggregate(self._margins(F), calibrated=calibrated)
 
-    def _features(self, compositions: Any, conditions: Any) -> tuple[np.ndarray, list[str], list[tuple[str, ...]]]:
+    def _features(
+        self, compositions: Any, conditions: Any
+    ) -> tuple[np.ndarray, list[str], list[tuple[str, ...]]]:
         self._check_fitted()
         if _is_dataset(compositions):
             if conditions is None and self.conditions_:
@@ -874,18 +911,23 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
 
         self._check_fitted()
         if isinstance(elements, str):
-            raise ModelError(f"elements must be a list of element symbols, got the string {elements!r}")
+            raise ModelError(
+                f"elements must be a list of element symbols, got the string {elements!r}"
+            )
         elements = list(elements)
         arr = np.asarray(X, dtype=np.float64)
         if arr.ndim == 1:
             arr = arr[None, :]
         if arr.ndim != 2 or arr.shape[1] != len(elements):
             raise ModelError(
-                f"X must have shape (n, {len(elements)}) to match elements {elements}, got {np.shape(X)}"
+                f"X must have shape (n, {len(elements)}) to match elements {elements}, got "
+                f"{np.shape(X)}"
             )
         F = featurize_fractions(arr, elements, preset=self.preset_)
         if self.conditions_:
-            C = self._condition_array(conditions, arr.shape[0], self.conditions_, where="predict_fractions")
+            C = self._condition_array(
+                conditions, arr.shape[0], self.conditions_, where="predict_fractions"
+            )
             F = np.hstack([F, C])
         elif conditions is not None:
             self._condition_array(conditions, arr.shape[0], [], where="predict_fractions")
@@ -920,11 +962,20 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         value, std = self._predict_features(F)
         out = value
         if self.task_ == "classification":
-            out = self.classes_[(value >= self.threshold_).astype(int)] if len(value) else np.zeros(0)
+            out = (
+                self.classes_[(value >= self.threshold_).astype(int)] if len(value) else np.zeros(0)
+            )
         return self._pack(out, std, F, row_elements, return_std, return_domain)
 
-    def _pack(self, out: np.ndarray, std: np.ndarray, F: np.ndarray, row_elements: Sequence[Sequence[str]],
-              return_std: bool, return_domain: bool) -> Any:
+    def _pack(
+        self,
+        out: np.ndarray,
+        std: np.ndarray,
+        F: np.ndarray,
+        row_elements: Sequence[Sequence[str]],
+        return_std: bool,
+        return_domain: bool,
+    ) -> Any:
         result: list[Any] = [out]
         if return_std:
             result.append(std)
@@ -932,9 +983,7 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
             result.append(self._domain_frame(F, row_elements))
         return result[0] if len(result) == 1 else tuple(result)
 
-    def predict_proba(
-        self, X: Any, conditions: Any = None, *, return_std: bool = False
-    ) -> Any:
+    def predict_proba(self, X: Any, conditions: Any = None, *, return_std: bool = False) -> Any:
         """Class probabilities ``(n, 2)`` in ``classes_`` order (classification only)."""
         self._check_fitted()
         if self.task_ != "classification":
@@ -988,7 +1037,9 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         frame.insert(0, "composition", formulas)
         return frame
 
-    def predict_domain_fractions(self, X: Any, elements: Sequence[str], conditions: Any = None) -> pd.DataFrame:
+    def predict_domain_fractions(
+        self, X: Any, elements: Sequence[str], conditions: Any = None
+    ) -> pd.DataFrame:
         """:meth:`predict_domain` from a fraction matrix."""
         F, C, els = self._fraction_features(X, elements, conditions)
         row_elements = [[els[j] for j in np.flatnonzero(row > 0)] for row in C]
@@ -1016,7 +1067,9 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         import xgboost as xgb
 
         self._set_threads(F.shape[0])
-        dm = xgb.DMatrix(F, nthread=1 if F.shape[0] < 2048 else (int(self.n_jobs or 0) or _default_threads()))
+        dm = xgb.DMatrix(
+            F, nthread=1 if F.shape[0] < 2048 else (int(self.n_jobs or 0) or _default_threads())
+        )
         acc = np.zeros((F.shape[0], F.shape[1] + 1))
         for b in self.members_:
             acc += b.predict(dm, pred_contribs=True, validate_features=False)
@@ -1055,7 +1108,7 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         E = att.per_element(C, phi)
         Pp = att.per_property(phi)
         flags, _, reasons = self.domain_.assess(
-            F, [[elements[j] for j in np.flatnonzero(row > 0)] for row in C]
+            F, [[elements[int(j)] for j in np.flatnonzero(row > 0)] for row in C]
         )
         out = []
         for i in range(F.shape[0]):
@@ -1098,7 +1151,9 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         elements = sorted({e for f in fracs for e in f}, key=ATOMIC_NUMBER.__getitem__)
         C = np.array([[f.get(e, 0.0) for e in elements] for f in fracs])
         F, C, els = self._fraction_features(C, elements, conditions)
-        formulas = [x if isinstance(x, str) else to_formula(f) for x, f in zip(items, fracs)]
+        formulas = [
+            x if isinstance(x, str) else to_formula(f) for x, f in zip(items, fracs, strict=True)
+        ]
         out = self._explanations(F, C, els, formulas)
         return out[0] if single else out
 
@@ -1111,11 +1166,13 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         """
         arr = np.asarray(X, dtype=np.float64)
         F, C, els = self._fraction_features(arr, elements, conditions)
-        formulas = [to_formula(dict(zip(els, row))) for row in C]
+        formulas = [to_formula(dict(zip(els, row, strict=True))) for row in C]
         out = self._explanations(F, C, els, formulas)
         return out[0] if arr.ndim == 1 else out
 
-    def feature_importance(self, by: Literal["feature", "element", "property"] = "feature") -> pd.Series:
+    def feature_importance(
+        self, by: Literal["feature", "element", "property"] = "feature"
+    ) -> pd.Series:
         """Global importance: mean |SHAP| over (up to 500) training rows, sorted.
 
         ``by="property"`` sums the features of each element property; ``by="element"`` sums
@@ -1128,7 +1185,9 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         if by == "property":
             att = self._attributor(())
             vals = att.per_property(self.shap_importance_[None, :])[0]
-            return pd.Series(vals, index=att.property_names, name="mean |SHAP|").sort_values(ascending=False)
+            return pd.Series(vals, index=att.property_names, name="mean |SHAP|").sort_values(
+                ascending=False
+            )
         if by == "element":
             from ..features import feature_labels
 
@@ -1159,8 +1218,14 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         from ._evaluation import cross_validate
 
         report = cross_validate(
-            self, data, protocol=protocol, n_splits=n_splits, elements=elements,
-            n_elements=n_elements, n_clusters=n_clusters, callback=callback,
+            self,
+            data,
+            protocol=protocol,
+            n_splits=n_splits,
+            elements=elements,
+            n_elements=n_elements,
+            n_clusters=n_clusters,
+            callback=callback,
         )
         self.cv_report_ = report
         if (
@@ -1175,7 +1240,11 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
             self.calibration_ = {
                 "method": f"{report.protocol} cross-validation residuals",
                 "n": int(len(report.parity)),
-                **{k: report.calibration[k] for k in report.calibration if k.startswith(("coverage", "raw_"))},
+                **{
+                    k: report.calibration[k]
+                    for k in report.calibration
+                    if k.startswith(("coverage", "raw_"))
+                },
             }
         return report
 

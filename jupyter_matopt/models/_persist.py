@@ -50,8 +50,20 @@ _MEMBER_RE = re.compile(r"^m\d{1,3}\.json$")
 _MAX_METADATA_BYTES = 64 * 2**20
 _MAX_FILE_BYTES = 1024 * 2**20
 _INIT_KEYS = {
-    "estimator", "task", "preset", "n_ensemble", "seed", "params", "tune", "tune_iter",
-    "tune_cv", "calibrate", "decision_threshold", "domain_k", "domain_quantile", "n_jobs",
+    "estimator",
+    "task",
+    "preset",
+    "n_ensemble",
+    "seed",
+    "params",
+    "tune",
+    "tune_iter",
+    "tune_cv",
+    "calibrate",
+    "decision_threshold",
+    "domain_k",
+    "domain_quantile",
+    "n_jobs",
 }
 
 
@@ -155,7 +167,9 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
         os.replace(tmp, target)
     else:
         if target.exists() and not target.is_dir():
-            raise ModelError(f"cannot save the model to {str(target)!r}: it exists and is not a directory")
+            raise ModelError(
+                f"cannot save the model to {str(target)!r}: it exists and is not a directory"
+            )
         target.mkdir(parents=True, exist_ok=True)
         # metadata last: a crash mid-save leaves no metadata that vouches for partial files
         for name, data in files.items():
@@ -191,14 +205,18 @@ class _Reader:
                 raise ModelFileError(f"the saved model in {str(self.path)!r} lacks {name}")
             size = p.stat().st_size
             if size > limit:
-                raise ModelFileError(f"{name} in {str(self.path)!r} is implausibly large ({size} bytes)")
+                raise ModelFileError(
+                    f"{name} in {str(self.path)!r} is implausibly large ({size} bytes)"
+                )
             return p.read_bytes()
         try:
             info = self.zip.getinfo(name)
         except KeyError:
             raise ModelFileError(f"the model archive {str(self.path)!r} lacks {name}") from None
         if info.file_size > limit:
-            raise ModelFileError(f"{name} in {str(self.path)!r} is implausibly large ({info.file_size} bytes)")
+            raise ModelFileError(
+                f"{name} in {str(self.path)!r} is implausibly large ({info.file_size} bytes)"
+            )
         with self.zip.open(info) as fh:
             data = fh.read(limit + 1)
         if len(data) > limit:
@@ -210,7 +228,9 @@ class _Reader:
             self.zip.close()
 
 
-def _expect(meta: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, nullable: bool = False) -> Any:
+def _expect(
+    meta: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, nullable: bool = False
+) -> Any:
     if key not in meta:
         raise ModelFileError(f"metadata.json lacks the field {key!r}")
     value = meta[key]
@@ -227,7 +247,9 @@ def _float_list(meta: Mapping[str, Any], key: str, n: int | None = None) -> np.n
     values = _expect(meta, key, list)
     if n is not None and len(values) != n:
         raise ModelFileError(f"metadata field {key!r} has {len(values)} entries, expected {n}")
-    if not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values):
+    if not all(
+        v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values
+    ):
         raise ModelFileError(f"metadata field {key!r} must hold numbers")
     return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
 
@@ -239,7 +261,9 @@ def _str_list(meta: Mapping[str, Any], key: str) -> list[str]:
     return list(values)
 
 
-def load_model(path: str | os.PathLike[str], cls: type[PropertyModel] | None = None) -> PropertyModel:
+def load_model(
+    path: str | os.PathLike[str], cls: type[PropertyModel] | None = None
+) -> PropertyModel:
     """Load a model saved by :func:`save_model`; every failure is a :class:`ModelFileError`."""
     try:
         return _load(Path(path).expanduser(), cls)
@@ -268,7 +292,9 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         try:
             meta = json.loads(raw_meta.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise ModelFileError(f"metadata.json in {str(path)!r} is not valid JSON ({exc})") from None
+            raise ModelFileError(
+                f"metadata.json in {str(path)!r} is not valid JSON ({exc})"
+            ) from None
         if not isinstance(meta, dict):
             raise ModelFileError("metadata.json must hold a JSON object")
         if meta.get("format") != FORMAT:
@@ -279,14 +305,17 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         if version != FORMAT_VERSION:
             raise ModelFileError(
                 f"the model in {str(path)!r} has format version {version!r}; this version of "
-                f"jupyter_matopt reads version {FORMAT_VERSION} (re-save it with a matching version)"
+                f"jupyter_matopt reads version {FORMAT_VERSION} (re-save it with a matching "
+                "version)"
             )
         stated = meta.get("metadata_sha256")
         body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
         try:
             actual = _sha256(_canonical(body))
         except (ValueError, TypeError) as exc:
-            raise ModelFileError(f"metadata.json holds values that are not plain JSON ({exc})") from None
+            raise ModelFileError(
+                f"metadata.json holds values that are not plain JSON ({exc})"
+            ) from None
         if stated != actual:
             raise ModelFileError(
                 f"metadata.json in {str(path)!r} was modified after saving (sha256 mismatch)"
@@ -326,7 +355,9 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
     try:
         expected = [*feature_labels(preset), *conditions]
     except Exception as exc:
-        raise ModelFileError(f"the model uses the feature preset {preset!r}, unknown here ({exc})") from None
+        raise ModelFileError(
+            f"the model uses the feature preset {preset!r}, unknown here ({exc})"
+        ) from None
     if names != expected:
         raise ModelFileError(
             "the model's feature columns differ from what this version's featurizer produces "
@@ -391,7 +422,9 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         b = xgb.Booster()
         b.load_model(bytearray(blobs[name]))
         if b.num_features() != p:
-            raise ModelFileError(f"{name} expects {b.num_features()} features, the metadata lists {p}")
+            raise ModelFileError(
+                f"{name} expects {b.num_features()} features, the metadata lists {p}"
+            )
         boosters.append(b)
     model.members_ = boosters
     model._pred_threads = [-1] * len(boosters)
@@ -402,7 +435,9 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
     check_X = check_X.reshape(n_check, p) if n_check else np.zeros((0, p))
     margins = np.array(_expect(check, "margins", list), dtype=np.float64)
     got = model._margins(check_X)
-    if got.shape != margins.shape or not np.allclose(got, margins, rtol=1e-6, atol=1e-9 * max(1.0, abs(model.y_scale_))):
+    if got.shape != margins.shape or not np.allclose(
+        got, margins, rtol=1e-6, atol=1e-9 * max(1.0, abs(model.y_scale_))
+    ):
         raise ModelFileError(
             "the loaded ensemble does not reproduce the predictions stored at save time "
             "(incompatible XGBoost version or damaged file)"

@@ -9,6 +9,8 @@ in the stream, results absorbed in stream order), so the results are identical.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import inspect
 import os
 import time
@@ -241,6 +243,17 @@ class _Job:
             out[f"objective_{j + 1}"] = m2
         out["keep"] = keep
         return out
+
+    def with_threads(self, threads: int) -> _Job:
+        """The same job with every model predicting on ``threads`` threads."""
+        return dataclasses.replace(
+            self,
+            model=_with_threads(self.model, threads),
+            filters={**self.filters, "constraints": [
+                (_with_threads(m, threads), lo, hi)
+                for m, lo, hi in self.filters.get("constraints") or ()]},
+            pareto=[(_with_threads(m, threads), d) for m, d in self.pareto],
+        )
 
     def objectives(self, rows: Mapping[str, np.ndarray]) -> np.ndarray:
         """The Pareto objectives of ``rows``, all turned into maximization."""
@@ -510,6 +523,20 @@ def _usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _with_threads(model: Any, threads: int) -> Any:
+    """A shallow copy of a PropertyModel whose XGBoost predictions use ``threads`` threads.
+
+    Screens run one chunk per core already; members predicting with several OpenMP threads
+    each would oversubscribe the cores. The copy shares the boosters (no memory), and its
+    thread setting only ever changes them to ``threads``.
+    """
+    if not (hasattr(model, "members_") and hasattr(model, "n_jobs")):
+        return model
+    clone = copy.copy(model)
+    clone.n_jobs = threads
+    return clone
+
+
 def _run_local(chunks: Iterator[np.ndarray], job: _Job,
                absorb: Callable[[dict[str, Any]], None], n_jobs: int) -> None:
     if n_jobs == 1:
@@ -520,23 +547,31 @@ def _run_local(chunks: Iterator[np.ndarray], job: _Job,
         return
     from concurrent.futures import ThreadPoolExecutor
 
+    job = job.with_threads(1)
+    # The first chunk runs alone: it settles the boosters' thread setting before any two
+    # chunks predict at the same time.
+    first = next(chunks, None)
+    if first is None:
+        return
+    absorb(job.run(first, 0))
     # numpy and XGBoost release the GIL in their kernels, so chunks overlap on threads
     pool = ThreadPoolExecutor(n_jobs, thread_name_prefix="matopt-screen")
     try:
-        _pipeline(chunks, lambda X, start: pool.submit(job.run, X, start), absorb, n_jobs + 1)
+        _pipeline(chunks, lambda X, start: pool.submit(job.run, X, start), absorb, n_jobs + 1,
+                  start=len(first))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _pipeline(chunks: Iterator[np.ndarray], submit: Callable[[np.ndarray, int], Any],
-              absorb: Callable[[dict[str, Any]], None], in_flight: int) -> None:
+              absorb: Callable[[dict[str, Any]], None], in_flight: int, start: int = 0
+              ) -> None:
     """Keep ``in_flight`` chunks submitted; absorb results in stream order.
 
     Absorbing in stream order makes progress, interruption and the merge identical to the
     sequential run; a bounded window keeps the caller from holding the whole stream.
     """
     pending: deque[Any] = deque()
-    start = 0
     try:
         for X in chunks:
             pending.append(submit(X, start))
@@ -552,15 +587,19 @@ def _pipeline(chunks: Iterator[np.ndarray], submit: Callable[[np.ndarray, int], 
 
 def _run_dask(client: Any, chunks: Iterator[np.ndarray], job: _Job,
               absorb: Callable[[dict[str, Any]], None]) -> None:
-    # the model (and any other models of filters/pareto) are shipped once, not per chunk
-    job_future = client.scatter(job, broadcast=True, hash=False)
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    nthreads = list(client.nthreads().values())
+    if not nthreads:
+        raise ScreenError("the Dask client has no workers: start a cluster with workers first")
+    # the models (screened, filters, pareto) travel once, each predicting on as many threads
+    # as a worker runs tasks at once
+    job_future = client.scatter(job.with_threads(max(1, min(nthreads))), broadcast=True,
+                                hash=False)
     try:
         _pipeline(
             chunks,
             lambda X, start: client.submit(_run_chunk, job_future, X, start, pure=False),
             absorb,
-            2 * n_workers,
+            2 * sum(nthreads),  # keeps every worker busy while bounding what is in memory
         )
     finally:
         job_future.release()

@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "CampaignPanel",
     "CompositionSliders",
+    "StructureViewer",
     "TernaryMap",
     "convergence_plot",
     "element_coverage",
@@ -25,6 +26,7 @@ __all__ = [
 _WHERE = {
     "CampaignPanel": "campaign",
     "CompositionSliders": "sliders",
+    "StructureViewer": "structure",
     "TernaryMap": "ternary",
     "convergence_plot": "plots",
     "element_coverage": "plots",

@@ -54,7 +54,9 @@ def enthalpy():  # type: ignore[no-untyped-def]
 def enthalpy_model(enthalpy):  # type: ignore[no-untyped-def]
     from jupyter_matopt.models import PropertyModel
 
-    return PropertyModel(n_ensemble=2, params=FAST, calibrate=False).fit(enthalpy.subset(range(600)))
+    return PropertyModel(n_ensemble=2, params=FAST, calibrate=False).fit(
+        enthalpy.subset(range(600))
+    )
 
 
 @pytest.fixture(scope="session")

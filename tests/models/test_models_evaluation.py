@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from jupyter_matopt.models import CVReport, ModelError, PropertyModel, cross_validate, matbench_folds
+from jupyter_matopt.models import (
+    CVReport,
+    ModelError,
+    PropertyModel,
+    cross_validate,
+    matbench_folds,
+)
 
 FAST = {"n_estimators": 40, "max_depth": 3}
 
@@ -19,12 +25,14 @@ def test_matbench_folds_exact(steels, metal, data_path) -> None:
     ref = list(KFold(5, shuffle=True, random_state=18012019).split(np.zeros(len(steels))))
     ours = matbench_folds(steels)
     assert len(ours) == 5
-    for (a, b), (c, d) in zip(ours, ref):
+    for (a, b), (c, d) in zip(ours, ref, strict=True):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, d)
     full = load_dataset("matbench_expt_is_metal", data_dir=data_path)
-    ref = list(StratifiedKFold(5, shuffle=True, random_state=18012019).split(np.zeros(len(full)), full.y))
-    for (a, b), (c, d) in zip(matbench_folds(full), ref):
+    ref = list(
+        StratifiedKFold(5, shuffle=True, random_state=18012019).split(np.zeros(len(full)), full.y)
+    )
+    for (_, b), (_, d) in zip(matbench_folds(full), ref, strict=True):
         np.testing.assert_array_equal(b, d)
 
 
@@ -37,7 +45,9 @@ def test_cross_validate_matbench_report(steels) -> None:
     # parity rows are exactly the official test folds
     folds = matbench_folds(steels)
     for f, (_, te) in enumerate(folds):
-        np.testing.assert_array_equal(np.sort(report.parity.loc[report.parity.fold == f, "row"]), np.sort(te))
+        np.testing.assert_array_equal(
+            np.sort(report.parity.loc[report.parity.fold == f, "row"]), np.sort(te)
+        )
     assert len(report.parity) == len(steels)
     assert {"y_true", "y_pred", "y_std", "fold"} <= set(report.parity.columns)
     assert list(report.folds["fold"]) == list(range(5))
@@ -66,7 +76,9 @@ def test_recalibration_of_fitted_model(steels) -> None:
 def test_classification_cv(metal) -> None:
     report = PropertyModel(n_ensemble=2, params=FAST).cross_validate(metal, protocol="matbench")
     s = report.summary
-    assert 0.5 < s["roc_auc"] <= 1.0 and 0.5 < s["roc_auc_labels"] <= 1.0 and 0.5 < s["accuracy"] <= 1
+    assert (
+        0.5 < s["roc_auc"] <= 1.0 and 0.5 < s["roc_auc_labels"] <= 1.0 and 0.5 < s["accuracy"] <= 1
+    )
     assert {"brier", "ece"} <= set(report.calibration)
     assert report.parity["proba"].between(0, 1).all()
 
@@ -74,7 +86,9 @@ def test_classification_cv(metal) -> None:
 def test_ood_protocols_run_and_compare(steels) -> None:
     model = PropertyModel(n_ensemble=2, params=FAST, calibrate=False)
     table = model.compare_protocols(
-        steels, protocols=["matbench", "group", "leave-element-out", "leave-cluster-out"], n_clusters=4
+        steels,
+        protocols=["matbench", "group", "leave-element-out", "leave-cluster-out"],
+        n_clusters=4,
     )
     assert list(table.index) == ["matbench", "group", "leave-element-out", "leave-cluster-out"]
     assert np.isfinite(table["mae"]).all() and (table["mae"] > 0).all()
@@ -104,6 +118,8 @@ def test_cv_on_tuple_data(enthalpy) -> None:
     small = enthalpy.subset(range(150))
     report = cross_validate(
         PropertyModel(n_ensemble=1, params=FAST, calibrate=False),
-        (small.compositions, small.y), protocol="random", n_splits=3,
+        (small.compositions, small.y),
+        protocol="random",
+        n_splits=3,
     )
     assert len(report.folds) == 3 and report.units == ""

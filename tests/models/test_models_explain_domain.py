@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jupyter_matopt.models import Explanation, PropertyModel
+from jupyter_matopt.models import Explanation
 
 FAST = {"n_estimators": 40, "max_depth": 3}
 
@@ -26,7 +26,9 @@ def test_explain_sums_to_prediction(steels, steels_model) -> None:
     e = steels_model.explain("Fe0.7Cr0.2Ni0.1")
     assert set(e.per_element.index) >= {"Fe", "Cr", "Ni"}
     assert len(e.per_feature) == len(steels_model.feature_names_)
-    assert "Electronegativity" in e.per_property.index and "element fractions" in e.per_property.index
+    assert (
+        "Electronegativity" in e.per_property.index and "element fractions" in e.per_property.index
+    )
     frame = e.to_frame()
     assert list(frame.columns) == ["value", "contribution"]
     assert abs(frame["contribution"].iloc[0]) >= abs(frame["contribution"].iloc[-1])
@@ -51,7 +53,9 @@ def test_explain_classification_in_log_odds(metal_model) -> None:
     e = metal_model.explain("NaCl")
     _check_sums(e)
     p = metal_model.predict_proba(["NaCl"])[0, 1]
-    assert e.probability == pytest.approx(p) and e.probability == pytest.approx(1 / (1 + np.exp(-e.prediction)))
+    assert e.probability == pytest.approx(p) and e.probability == pytest.approx(
+        1 / (1 + np.exp(-e.prediction))
+    )
 
 
 def test_explain_many_and_importance(enthalpy, enthalpy_model) -> None:

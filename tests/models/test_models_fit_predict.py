@@ -17,7 +17,9 @@ def test_fit_predict_steels(steels, steels_model) -> None:
     assert m.target_ == "yield strength" and m.units_ == "MPa" and m.task_ == "regression"
     assert m.conditions_ == [] and m.n_train_ == len(steels)
     assert {"Fe", "Cr", "Ni", "Co", "Mo"} <= set(m.elements_) and "Pu" not in m.elements_
-    assert len(m.feature_names_) == m.n_features_in_ and m.feature_names_[0].startswith("MagpieData")
+    assert len(m.feature_names_) == m.n_features_in_ and m.feature_names_[0].startswith(
+        "MagpieData"
+    )
     mean, std = m.predict(["Fe0.7Cr0.2Ni0.1"], return_std=True)
     assert mean.shape == std.shape == (1,)
     assert 500 < mean[0] < 3000 and std[0] > 0
@@ -44,18 +46,34 @@ def test_predict_fractions_matches_strings(steels_model) -> None:
 
 
 def test_return_domain_tuple(steels_model) -> None:
-    mean, std, dom = steels_model.predict(["Fe0.7Cr0.2Ni0.1", "Fe0.7Pu0.3"], return_std=True, return_domain=True)
+    mean, std, dom = steels_model.predict(
+        ["Fe0.7Cr0.2Ni0.1", "Fe0.7Pu0.3"], return_std=True, return_domain=True
+    )
     assert list(dom.columns) == ["in_domain", "reason", "distance"]
     assert dom["in_domain"].dtype == bool and not dom["in_domain"].iloc[1]
-    _, dom2 = steels_model.predict_fractions([[0.7, 0.3]], ["Fe", "Pu"], return_std=False, return_domain=True)
+    _, dom2 = steels_model.predict_fractions(
+        [[0.7, 0.3]], ["Fe", "Pu"], return_std=False, return_domain=True
+    )
     assert "Pu" in dom2["reason"].iloc[0]
 
 
 def test_seed_determinism(steels) -> None:
     small = steels.subset(range(120))
-    p1 = PropertyModel(n_ensemble=2, params=FAST, seed=3).fit(small).predict(steels.compositions[:20], return_std=True)
-    p2 = PropertyModel(n_ensemble=2, params=FAST, seed=3).fit(small).predict(steels.compositions[:20], return_std=True)
-    p3 = PropertyModel(n_ensemble=2, params=FAST, seed=4).fit(small).predict(steels.compositions[:20])
+    p1 = (
+        PropertyModel(n_ensemble=2, params=FAST, seed=3)
+        .fit(small)
+        .predict(steels.compositions[:20], return_std=True)
+    )
+    p2 = (
+        PropertyModel(n_ensemble=2, params=FAST, seed=3)
+        .fit(small)
+        .predict(steels.compositions[:20], return_std=True)
+    )
+    p3 = (
+        PropertyModel(n_ensemble=2, params=FAST, seed=4)
+        .fit(small)
+        .predict(steels.compositions[:20])
+    )
     np.testing.assert_array_equal(p1[0], p2[0])
     np.testing.assert_array_equal(p1[1], p2[1])
     assert not np.array_equal(p1[0], p3)
@@ -74,7 +92,9 @@ def test_classification_probabilities(metal, metal_model) -> None:
     p, s = m.predict_fractions([[0.5, 0.5]], ["Na", "Cl"])
     assert 0 <= p[0] <= 1
     with pytest.raises(ModelError, match="classification"):
-        PropertyModel(n_ensemble=1, params=FAST).fit(["Fe", "Cu", "Ni"], [1.0, 2.0, 3.5]).predict_proba(["Fe"])
+        PropertyModel(n_ensemble=1, params=FAST).fit(
+            ["Fe", "Cu", "Ni"], [1.0, 2.0, 3.5]
+        ).predict_proba(["Fe"])
 
 
 def test_string_labels_and_threshold() -> None:
@@ -91,7 +111,9 @@ def test_conditions(enthalpy) -> None:
     comps = enthalpy.compositions[:200]
     T = rng.uniform(300, 900, size=200)
     y = enthalpy.y[:200] + 1e-3 * T
-    m = PropertyModel(n_ensemble=2, params=FAST, calibrate=False).fit(comps, y, conditions=pd.DataFrame({"T": T}))
+    m = PropertyModel(n_ensemble=2, params=FAST, calibrate=False).fit(
+        comps, y, conditions=pd.DataFrame({"T": T})
+    )
     assert m.conditions_ == ["T"] and m.feature_names_[-1] == "T"
     with pytest.raises(ModelError, match=r"condition column\(s\) \['T'\]"):
         m.predict(["NaCl"])
@@ -114,7 +136,10 @@ def test_dataset_conditions_picked_up(data_path) -> None:
     assert m.conditions_ == ["temperature"] and m.target_ == "zT"
     hot = m.predict(["Bi2Te3"], conditions={"temperature": 400.0}, return_std=True)
     assert np.isfinite(hot[0]).all()
-    np.testing.assert_allclose(m.predict(small.subset(range(3))), m.predict(small.compositions[:3], conditions=small.X_conditions.iloc[:3]))
+    np.testing.assert_allclose(
+        m.predict(small.subset(range(3))),
+        m.predict(small.compositions[:3], conditions=small.X_conditions.iloc[:3]),
+    )
 
 
 def test_sklearn_conventions(steels) -> None:
@@ -154,7 +179,9 @@ def test_callback_and_data_free_model(enthalpy) -> None:
 
 
 def test_rf_estimator(steels) -> None:
-    m = PropertyModel("rf", n_ensemble=2, params={"n_estimators": 20, "max_depth": 6}, calibrate=False)
+    m = PropertyModel(
+        "rf", n_ensemble=2, params={"n_estimators": 20, "max_depth": 6}, calibrate=False
+    )
     m.fit(steels.subset(range(150)))
     mean, std = m.predict(steels.compositions[:5], return_std=True)
     assert np.all(np.isfinite(mean)) and np.all(std >= 0)
@@ -168,5 +195,7 @@ def test_tune_bounded(steels) -> None:
     m.tune(small, n_iter=2, cv=2)
     assert m.best_params_ is not None and len(m.tune_results_) == 2
     assert m.tune_results_["chosen"].sum() == 1 and hasattr(m, "members_")
-    auto = PropertyModel(n_ensemble=1, params=FAST, calibrate=False, tune=True, tune_iter=2, tune_cv=2).fit(small)
+    auto = PropertyModel(
+        n_ensemble=1, params=FAST, calibrate=False, tune=True, tune_iter=2, tune_cv=2
+    ).fit(small)
     assert auto.best_params_ == m.best_params_

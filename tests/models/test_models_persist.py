@@ -43,15 +43,30 @@ def test_round_trip_directory(steels_model, saved) -> None:
     names = sorted(p.name for p in saved.iterdir())
     assert names == ["arrays.npz", "m0.json", "m1.json", "m2.json", "metadata.json"]
     meta = json.loads((saved / "metadata.json").read_text())
-    for key in ("format_version", "versions", "preset", "feature_names", "target", "units", "task",
-                "conditions", "training_data_sha256", "domain", "std_scale", "files"):
+    for key in (
+        "format_version",
+        "versions",
+        "preset",
+        "feature_names",
+        "target",
+        "units",
+        "task",
+        "conditions",
+        "training_data_sha256",
+        "domain",
+        "std_scale",
+        "files",
+    ):
         assert key in meta
     assert meta["units"] == "MPa" and isinstance(meta["domain"]["mean"], list)
     loaded = PropertyModel.load(saved)
     _same_predictions(steels_model, loaded)
     e1, e2 = steels_model.explain(PROBE[0]), loaded.explain(PROBE[0])
     assert e1.per_element.equals(e2.per_element)
-    assert loaded.elements_ == steels_model.elements_ and loaded.get_params() == steels_model.get_params()
+    assert (
+        loaded.elements_ == steels_model.elements_
+        and loaded.get_params() == steels_model.get_params()
+    )
 
 
 def test_round_trip_zip_and_classification(metal_model, tmp_path) -> None:
@@ -64,7 +79,9 @@ def test_round_trip_zip_and_classification(metal_model, tmp_path) -> None:
 
 
 def test_round_trip_rf_and_cv_report(steels, tmp_path) -> None:
-    m = PropertyModel("rf", n_ensemble=2, params={"n_estimators": 15, "max_depth": 5}, calibrate=False)
+    m = PropertyModel(
+        "rf", n_ensemble=2, params={"n_estimators": 15, "max_depth": 5}, calibrate=False
+    )
     m.fit(steels.subset(range(100)))
     m.cross_validate(steels.subset(range(100)), protocol="random", n_splits=2)
     loaded = PropertyModel.load(m.save(tmp_path / "rf"))
@@ -82,7 +99,9 @@ FILES = ["metadata.json", "m0.json", "m1.json", "m2.json", "arrays.npz"]
 
 
 @FUZZ
-@given(name=st.sampled_from(FILES), where=st.floats(0, 1, exclude_max=True), xor=st.integers(1, 255))
+@given(
+    name=st.sampled_from(FILES), where=st.floats(0, 1, exclude_max=True), xor=st.integers(1, 255)
+)
 def test_flipped_byte_raises(saved, name, where, xor) -> None:
     path = _copy(saved)
     try:
@@ -140,7 +159,9 @@ def test_zip_flipped_byte_raises_or_is_harmless(steels_model, saved, where, xor)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -217,7 +238,9 @@ def test_incompatible_version_and_tampered_fields(saved) -> None:
         _rehash(path, lambda m: m.update(feature_names=m["feature_names"][:-1]))
         with pytest.raises(ModelFileError, match="incompatible"):
             PropertyModel.load(path)
-        _rehash(path, lambda m: m.update(init_params={**m["init_params"], "evil": "__import__('os')"}))
+        _rehash(
+            path, lambda m: m.update(init_params={**m["init_params"], "evil": "__import__('os')"})
+        )
         with pytest.raises(ModelFileError):
             PropertyModel.load(path)
     finally:
