@@ -168,6 +168,7 @@ class ElementAttributor:
         feature_means: np.ndarray,
         conditions: Sequence[str],
         elements: Sequence[str],
+        used: np.ndarray | None = None,
     ) -> None:
         self.elements = list(elements)
         self.conditions = list(conditions)
@@ -208,7 +209,10 @@ class ElementAttributor:
                 prop_name.append(name)
                 continue
             if name in _ELEMENT_SET:
-                self.frac_feature.append((i, col_of.get(name, -1)))
+                # a feature no tree splits on has zero contribution; skipping unused fractions
+                # of unlisted elements avoids an always-zero "(absent elements)" entry
+                if col_of.get(name, -1) >= 0 or used is None or used[i]:
+                    self.frac_feature.append((i, col_of.get(name, -1)))
                 prop_name.append("element fractions")
                 continue
             if name.startswith("MagpieData "):

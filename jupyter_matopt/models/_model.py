@@ -634,6 +634,7 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         self.members_ = self._train_members(P.F, y, callback=callback, step=total_steps)
         self._pred_threads: list[int] = [-1] * len(self.members_)
         self._attributors: dict[tuple[str, ...], ElementAttributor] = {}
+        self._used_mask: np.ndarray | None = None
         self.feature_means_ = _column_stats(P.F)[0]
         ef = set(feature_labels("element_fraction"))
         dom_cols = [i for i, n in enumerate(self.feature_names_) if n not in ef]
@@ -1089,11 +1090,25 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         phi = phi + share * resid[:, None]
         return phi, base, M
 
+    def _used_features(self) -> np.ndarray:
+        """Mask of the features that some tree of some member splits on."""
+        used = getattr(self, "_used_mask", None)
+        if used is None:
+            used = np.zeros(len(self.feature_names_), dtype=bool)
+            for b in self.members_:
+                for key in b.get_score(importance_type="weight"):
+                    if key.startswith("f") and key[1:].isdigit() and int(key[1:]) < len(used):
+                        used[int(key[1:])] = True
+            self._used_mask = used
+        return used
+
     def _attributor(self, elements: Sequence[str]) -> ElementAttributor:
         key = tuple(elements)
         att = self._attributors.get(key)
         if att is None:
-            att = ElementAttributor(self.feature_names_, self.feature_means_, self.conditions_, key)
+            att = ElementAttributor(
+                self.feature_names_, self.feature_means_, self.conditions_, key, self._used_features()
+            )
             if len(self._attributors) > 64:
                 self._attributors.clear()
             self._attributors[key] = att

@@ -429,6 +429,7 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
     model.members_ = boosters
     model._pred_threads = [-1] * len(boosters)
     model._attributors = {}
+    model._used_mask = None
     check = _expect(meta, "check", dict)
     check_X = _float_list({"X": [v for row in _expect(check, "X", list) for v in row]}, "X")
     n_check = len(_expect(check, "X", list))

@@ -3,20 +3,13 @@ for the unit-level merge logic, and brute-force references."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from jupyter_matopt import CompositionSpace, load_dataset
-from screen_helpers import LinearModel
+from screen_helpers import FAST, LinearModel
 
-ELEMENTS = ["Fe", "Cr", "Ni", "Co", "Mo"]
-# Small but real: a few members and trees keep the fit fast; the prediction path (featurize,
-# XGBoost inplace_predict, calibrated std) is the one of the default model.
-FAST = {"n_ensemble": 3, "params": {"n_estimators": 60}, "calibrate": False}
 
 
 @pytest.fixture

@@ -8,6 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# Small but real PropertyModels: a few members and trees keep the fit fast; the prediction
+# path (fraction featurizer, XGBoost inplace_predict, std) is the one of the default model.
+FAST: dict[str, Any] = {"n_ensemble": 3, "params": {"n_estimators": 60}, "calibrate": False}
+
 
 class LinearModel:
     """A stand-in with the PropertyModel prediction API (merge logic only, local runs).
