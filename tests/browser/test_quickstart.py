@@ -379,7 +379,11 @@ def test_docs_screenshot(session: dict[str, Any]) -> None:
 
 def test_new_study_command_creates_notebook(session: dict[str, Any]) -> None:
     page, root = session["page"], session["root"]
-    before = set(root.rglob("composition_study*.ipynb"))
+    def studies() -> set[Path]:
+        return {p for p in root.rglob("composition_study*.ipynb")
+                if ".ipynb_checkpoints" not in p.parts}
+
+    before = studies()
     page.evaluate("void window.jupyterapp.commands.execute('jupyter-matopt:new-study')")
     page.wait_for_function(
         "() => { const w = window.jupyterapp.shell.currentWidget;"
@@ -391,7 +395,7 @@ def test_new_study_command_creates_notebook(session: dict[str, Any]) -> None:
         ".some(c => c.textContent.includes('%load_ext jupyter_matopt'))",
         timeout=30_000,
     )
-    created = set(root.rglob("composition_study*.ipynb")) - before
+    created = studies() - before
     assert len(created) == 1, created
     saved = json.loads(created.pop().read_text(encoding="utf-8"))
     assert saved["metadata"]["kernelspec"]["name"] == "python3"
