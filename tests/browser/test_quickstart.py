@@ -249,7 +249,14 @@ def test_notebook_ran_without_errors(session: dict[str, Any]) -> None:
     page = session["page"]
     errors = page.evaluate(_ERRORS_JS)
     assert not errors, errors
-    assert page.locator(f"text={KERNEL_IDLE}").count() >= 1
+    # Widgets may still talk to the kernel (a settled slider value, the viewer's first
+    # frame) right after run-all; what matters is that the kernel comes back to idle.
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget;"
+        " const k = w && w.sessionContext.session && w.sessionContext.session.kernel;"
+        " return k && k.status === 'idle'; }",
+        timeout=60_000,
+    )
     # Every code cell ran (the same check as the wait, made explicit).
     counts = page.evaluate(
         "() => [...window.jupyterapp.shell.currentWidget.content.model.cells]"
