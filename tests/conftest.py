@@ -20,5 +20,7 @@ def shared_data_dir() -> Path:
 def data_dir() -> Path:
     path = shared_data_dir()
     if not (path / "matbench_steels.csv").is_file():
-        pytest.skip(f"real datasets not found in {path} (set MATOPT_DATA_DIR to the shared/data folder)")
+        pytest.skip(
+            f"real datasets not found in {path} (set MATOPT_DATA_DIR to the shared/data folder)"
+        )
     return path

@@ -15,11 +15,11 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_JSON = ROOT / "package.json"
@@ -79,7 +79,8 @@ def test_labextension_paths_match_build_config() -> None:
     import jupyter_matopt
 
     pkg = _package_json()
-    assert jupyter_matopt._jupyter_labextension_paths() == [{"src": "labextension", "dest": EXT_NAME}]
+    paths = jupyter_matopt._jupyter_labextension_paths()
+    assert paths == [{"src": "labextension", "dest": EXT_NAME}]
     assert pkg["name"] == EXT_NAME
     assert pkg["jupyterlab"]["outputDir"] == "jupyter_matopt/labextension"
 
@@ -88,7 +89,8 @@ def test_pyproject_ships_what_the_npm_build_writes() -> None:
     hatch = _pyproject()["tool"]["hatch"]
     assert hatch["version"]["source"] == "nodejs"
     targets = hatch["build"]["targets"]
-    assert set(targets["sdist"]["artifacts"]) >= {"jupyter_matopt/labextension", "jupyter_matopt/static"}
+    built = {"jupyter_matopt/labextension", "jupyter_matopt/static"}
+    assert set(targets["sdist"]["artifacts"]) >= built
     assert "jupyter_matopt/static" in targets["wheel"]["artifacts"]
     shared = targets["wheel"]["shared-data"]
     assert shared["jupyter_matopt/labextension"] == f"share/jupyter/labextensions/{EXT_NAME}"
@@ -210,7 +212,8 @@ def _install_and_list(wheel: Path, tmp_path: Path, version: str) -> None:
     assert json.loads((installed / "package.json").read_text())["version"] == version
 
     meta = _run(
-        [str(python), "-c", "from importlib.metadata import version; print(version('jupyter_matopt'))"],
+        [str(python), "-c",
+         "from importlib.metadata import version; print(version('jupyter_matopt'))"],
         env=env,
     )
     assert meta.stdout.strip() == version
@@ -247,7 +250,8 @@ def test_wheel_installs_labextension_without_node(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_wheel_builds_from_sdist_without_node(tmp_path: Path) -> None:
     _require_node()
-    if importlib.util.find_spec("build") is None or importlib.util.find_spec("build.__main__") is None:
+    find = importlib.util.find_spec
+    if find("build") is None or find("build.__main__") is None:
         pytest.skip("building an sdist needs the `build` package (pip install build)")
     version = _package_json()["version"]
     src = _source_copy(tmp_path / "src")

@@ -356,7 +356,12 @@ class StructureViewer(widgets.HBox):
         s = self.structure
         shown = self.display_structure
         props = self.base.properties
-        title = html.escape(s.composition.reduced_formula)
+        # partial occupancies leave float noise in the reduced formula (Bi1.37142857...)
+        amounts = s.composition.reduced_composition.get_el_amt_dict()
+        title = html.escape("".join(
+            f"{el}{'' if abs(n - 1) < 5e-4 else f'{n:.3f}'.rstrip('0').rstrip('.')}"
+            for el, n in amounts.items()
+        ))
         proto = props.get("prototype")
         parts = [f"<b>{title}</b>" + (f" &middot; {html.escape(str(proto))}" if proto else "")]
         if props.get("note"):

@@ -43,8 +43,8 @@ def _skip_reason() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the playwright package is not installed (pip install playwright)"
-    from jupyterlab.labextensions import LabExtensionApp  # noqa: F401
     from jupyter_core.paths import jupyter_path
+    from jupyterlab.labextensions import LabExtensionApp  # noqa: F401
 
     if not any((Path(p) / "jupyter-matopt" / "package.json").is_file()
                for p in jupyter_path("labextensions")):
@@ -153,7 +153,9 @@ def test_extension_activates_without_console_errors(page_and_console) -> None:  
 
 def test_launcher_card_and_commands(page_and_console) -> None:  # type: ignore[no-untyped-def]
     page, _ = page_and_console
-    card = page.locator('.jp-LauncherCard[data-category="Materials"]', has_text="New composition study")
+    card = page.locator(
+        '.jp-LauncherCard[data-category="Materials"]', has_text="New composition study"
+    )
     card.wait_for(timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "lab_launcher.png"))

@@ -338,7 +338,8 @@ def test_ipympl_figure_rendered(session: dict[str, Any]) -> None:
     assert size[0] > 100 and size[1] > 100, size
     assert page.locator(".jupyter-matplotlib").count() >= 2  # parity plot and periodic table
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.locator(".jupyter-matplotlib").first.screenshot(path=str(ARTIFACTS / "quickstart_ipympl.png"))
+    figure = page.locator(".jupyter-matplotlib").first
+    figure.screenshot(path=str(ARTIFACTS / "quickstart_ipympl.png"))
 
 
 def _drawn(png: bytes) -> float:
