@@ -1,14 +1,17 @@
 """``%matopt``: thin IPython magics over the backend and the widgets.
 
-``%load_ext jupyter_matopt`` registers them; ``%matopt help`` lists the subcommands. The
-state (dataset, model, space, campaign) lives in :func:`jupyter_matopt.session.session`,
-shared with the Python API. A user error prints one line (``UsageError``), not a traceback.
+``%load_ext jupyter_matopt`` registers them; ``%matopt help`` lists the subcommands and
+``%matopt help <subcommand>`` (or ``%matopt <subcommand> -h``) explains one. The state
+(dataset, model, space, campaign) lives in :func:`jupyter_matopt.session.session`, shared
+with the Python API. A user error prints one line (``UsageError``), not a traceback, and
+leaves the session as it was.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,10 @@ class _ArgumentError(Exception):
     pass
 
 
+class _HelpShown(Exception):
+    pass
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting the kernel."""
 
@@ -37,8 +44,197 @@ class _Parser(argparse.ArgumentParser):
         raise _ArgumentError("") if status else _HelpShown()
 
 
-class _HelpShown(Exception):
-    pass
+_LOOP = """\
+A whole loop, magics only:
+  %load_ext jupyter_matopt
+  %matopt load matbench_steels --data-dir ../shared/data
+  %matopt train
+  %matopt cv
+  %matopt predict Fe0.7Cr0.2Ni0.1
+  %matopt explain Fe0.7Cr0.2Ni0.1
+  %matopt sliders Fe Cr Ni Mo
+  %matopt ternary Fe Cr Ni --fixed Mo=0.02
+  %matopt structure fcc
+  %matopt space Fe=0.5:0.9 Cr=0.1:0.3 Ni Mo=0.02 --step 0.01
+  %matopt suggest -n 5 --path steel_campaign.json
+  %matopt tell 0=1234 1=1180        (rows of the last suggestions, or Formula=value)
+  %matopt campaign
+  %matopt status
+
+The same state is mo.session() in Python (mo.session().model is the trained model).
+`%matopt help SUBCOMMAND` or `%matopt SUBCOMMAND -h` explains one subcommand."""
+
+
+def _add(sub: Any, name: str, help: str, example: str, more: str = "") -> argparse.ArgumentParser:
+    """A subcommand whose ``-h`` shows its help line, a longer note and an example."""
+    description = help[0].upper() + help[1:] + "." + (
+        "\n\n" + textwrap.fill(more, 79) if more else "")
+    # argparse %-formats help strings (for %(default)s), so a literal % must be doubled
+    return sub.add_parser(  # type: ignore[no-any-return]
+        name, help=help.replace("%", "%%"), description=description,
+        epilog=f"Example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``%matopt`` argument parser; its ``help=`` strings are the documentation."""
+    p = _Parser(prog="%matopt", description="Machine-learning guided optimization of "
+                "composition ratios: data, model, sliders, suggestions, measurements.",
+                epilog=_LOOP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", metavar="SUBCOMMAND", parser_class=_Parser)
+
+    s = _add(sub, "load", "load a dataset by name (see `%matopt list`) or a CSV file",
+             "%matopt load matbench_steels --data-dir ../shared/data",
+             "Loading replaces the model and the last CV report (they belong to the old data).")
+    s.add_argument("source", help="dataset name such as expt_formation_enthalpy or "
+                   "matbench_steels, or the path of a CSV file")
+    s.add_argument("--target", help="target column of a CSV, or one of a dataset's named "
+                   "targets (default: the first)")
+    s.add_argument("--data-dir", help="folder holding local copies of the dataset files "
+                   "(no download is tried for files found there)")
+    s.add_argument("--composition-col", help="composition column of a CSV (default: detected)")
+    s.add_argument("--units", default=None, help="units of the target of a CSV, e.g. MPa")
+    s.add_argument("--sample", type=int, default=None,
+                   help="keep a random subset of this many rows (fast exploration)")
+
+    _add(sub, "list", "list the built-in datasets", "%matopt list")
+
+    s = _add(sub, "train", "fit the property model on the loaded dataset", "%matopt train",
+             "An ensemble of gradient-boosted trees on composition descriptors; every "
+             "prediction comes with a calibrated std and an applicability-domain flag.")
+    s.add_argument("--estimator", default="xgboost", choices=["xgboost", "rf"],
+                   help="model family: gradient boosting or random forest (default xgboost)")
+    s.add_argument("--n-ensemble", type=int, default=None,
+                   help="ensemble members; their spread is the uncertainty (default 4)")
+    s.add_argument("--n-estimators", type=int, default=None,
+                   help="trees per member (default 400 for xgboost, 100 for rf); fewer is "
+                        "faster")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--tune", action="store_true",
+                   help="bounded hyperparameter search by inner CV (slower)")
+
+    s = _add(sub, "cv", "cross-validate the model's configuration on the loaded dataset",
+             "%matopt cv --protocol leave-cluster-out",
+             "Draws a parity plot and returns the report. Uses the trained model's settings "
+             "(or the defaults before `%matopt train`).")
+    s.add_argument("--protocol", default=None,
+                   choices=["matbench", "random", "group", "leave-element-out",
+                            "leave-cluster-out"],
+                   help="matbench (official folds), random, group (same reduced formula "
+                        "stays in one fold), leave-element-out or leave-cluster-out "
+                        "(default: matbench for matbench data, else group)")
+    s.add_argument("--n-splits", type=int, default=5,
+                   help="folds of the random, group and leave-cluster-out protocols "
+                        "(default 5; matbench always uses its official 5)")
+    s.add_argument("--compare", action="store_true",
+                   help="a table of random CV beside the out-of-distribution protocols")
+    s.add_argument("--no-plot", action="store_true", help="do not draw the parity plot")
+
+    s = _add(sub, "predict", "predict compositions with uncertainty and a domain flag",
+             "%matopt predict Fe0.7Cr0.2Ni0.1 Fe0.8Cr0.2")
+    s.add_argument("formulas", nargs="+", help="formulas, e.g. Fe0.7Cr0.2Ni0.1 Bi2Te3")
+    s.add_argument("--cond", nargs="*", default=[],
+                   help="condition values of a model trained with conditions, "
+                        "e.g. temperature=300")
+
+    s = _add(sub, "explain", "per-element and per-property contributions (TreeSHAP)",
+             "%matopt explain Fe0.7Cr0.2Ni0.1 --by property")
+    s.add_argument("formula", help="a formula, e.g. Fe0.7Cr0.2Ni0.1")
+    s.add_argument("--cond", nargs="*", default=[], help="condition values, e.g. temperature=300")
+    s.add_argument("--by", default="element", choices=["element", "property", "feature"],
+                   help="aggregate contributions by element (default), property or feature")
+
+    s = _add(sub, "space", "define the composition space to search: El=low:high, El=fixed, El",
+             "%matopt space Fe=0.5:0.9 Cr=0.1:0.3 Ni Mo=0.02 --step 0.01",
+             "Fractions sum to 1. A new space starts a new campaign (the old one stays in its "
+             "file).")
+    s.add_argument("components", nargs="+",
+                   help="El=low:high (bounds), El=value (fixed) or El (0 to 1), "
+                        "e.g. Fe=0.5:0.9 Cr=0.1:0.3 Ni Mo=0.02")
+    s.add_argument("--step", type=float, default=None, help="grid step, e.g. 0.01")
+    s.add_argument("--max-components", type=int, default=None,
+                   help="largest number of non-zero components")
+
+    s = _add(sub, "sliders", "coupled composition sliders with live prediction",
+             "%matopt sliders Fe Cr=0.1:0.3 Ni Mo",
+             "Moving one slider rebalances the others so the fractions always sum to 1.")
+    s.add_argument("components", nargs="*",
+                   help="elements, or El=low:high bounds (default: the current space)")
+    s.add_argument("--step", type=float, default=None, help="slider step, e.g. 0.005")
+
+    s = _add(sub, "ternary", "map of the predicted property over a ternary A-B-C",
+             "%matopt ternary Fe Cr Ni --fixed Mo=0.02",
+             "Click the map to set the last sliders; switch mean/uncertainty in the view.")
+    s.add_argument("elements", nargs="+", help="the three corner elements, e.g. Fe Cr Ni")
+    s.add_argument("--fixed", nargs="*", default=[],
+                   help="other components at fixed fractions, e.g. Mo=0.02 Mn=0.01")
+    s.add_argument("--resolution", type=int, default=60,
+                   help="grid divisions per edge, 1 to 400 (default 60)")
+
+    s = _add(sub, "structure", "crystal structure decorated with the composition of the "
+             "last sliders", "%matopt structure fcc",
+             "Needs the `structure` extra (nglview, ase). Follows the sliders as they move.")
+    s.add_argument("source", help="a CIF file, a prototype (fcc, bcc, hcp, perovskite, ...) "
+                   "or a formula")
+    s.add_argument("--ordered", action="store_true",
+                   help="an ordered supercell approximant instead of partial occupancies")
+    s.add_argument("--no-link", action="store_true", help="do not follow the last sliders")
+
+    s = _add(sub, "suggest", "next compositions to make (Bayesian optimization over the space)",
+             "%matopt suggest -n 5 --path steel_campaign.json",
+             "Continues the current campaign, or starts one over the current space (or, "
+             "without one, the space of the last sliders), seeded with the loaded dataset's "
+             "measurements made of its elements. Record results with `%matopt tell`.")
+    s.add_argument("-n", type=int, default=5, help="batch size (default 5)")
+    s.add_argument("--acquisition", default=None,
+                   choices=["ucb", "lcb", "ei", "pi", "greedy", "random"],
+                   help="acquisition function of a new campaign: ei, expected improvement "
+                        "(default); pi, probability of improvement; ucb/lcb, optimistic confidence "
+                        "bound; greedy, predicted mean; random")
+    s.add_argument("--objective", default=None, choices=["max", "min"],
+                   help="maximize or minimize the target in a new campaign (default max)")
+    s.add_argument("--path", default=None,
+                   help="campaign file to create or resume; every measurement is appended "
+                        "to it at once (default: in memory)")
+    s.add_argument("--seed", type=int, default=None,
+                   help="random seed of a new campaign (default 0)")
+    s.add_argument("--no-data", action="store_true",
+                   help="do not seed a new campaign with the dataset's measurements")
+
+    s = _add(sub, "tell", "record measurements in the campaign",
+             "%matopt tell 0=1234 Fe0.7Cr0.2Ni0.08Mo0.02=1180",
+             "ROW=value refers to a row of the last `%matopt suggest` table.")
+    s.add_argument("measurements", nargs="+",
+                   help="ROW=value or Formula=value, e.g. 0=1234 Fe0.7Cr0.2Ni0.08Mo0.02=1180")
+
+    s = _add(sub, "campaign", "campaign panel: suggestions, measured values, convergence",
+             "%matopt campaign steel_campaign.json",
+             "Type values into the table and press Record; they go to the campaign file.")
+    s.add_argument("path", nargs="?", default=None,
+                   help="campaign file to open (default: the current campaign)")
+
+    s = _add(sub, "screen", "rank every composition of the space by the model",
+             "%matopt screen --top-k 20 --in-domain")
+    s.add_argument("--top-k", type=int, default=100, help="how many to keep (default 100)")
+    s.add_argument("--objective", default="max", choices=["max", "min"],
+                   help="maximize or minimize the prediction (default max)")
+    s.add_argument("--in-domain", action="store_true",
+                   help="keep only compositions inside the model's applicability domain")
+    s.add_argument("--n-samples", type=int, default=None,
+                   help="random samples of a space without a step (default 1,000,000)")
+
+    _add(sub, "status", "what is loaded: dataset, model, CV, space, campaign", "%matopt status")
+    s = _add(sub, "help", "show this help, or one subcommand's", "%matopt help suggest")
+    s.add_argument("topic", nargs="?", default=None, help="a subcommand")
+    return p
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
 
 
 def _bounds(items: list[str]) -> dict[str, Any]:
@@ -62,96 +258,18 @@ def _bounds(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``%matopt`` argument parser; its ``help=`` strings are the documentation."""
-    p = _Parser(prog="%matopt", description="Machine-learning guided composition optimization.")
-    sub = p.add_subparsers(dest="cmd", metavar="SUBCOMMAND")
-
-    s = sub.add_parser("load", help="load a dataset by name (see `list`) or a CSV path")
-    s.add_argument("source", help="dataset name such as ricci_transport, or a CSV file")
-    s.add_argument("--target", help="target column (or a dataset's named target)")
-    s.add_argument("--data-dir", help="folder holding local copies of dataset files")
-    s.add_argument("--composition-col", help="composition column of a CSV (default: detected)")
-    s.add_argument("--units", default=None, help="units of the target of a CSV")
-    s.add_argument("--sample", type=int, default=None,
-                   help="keep a random subset of this many rows (fast exploration)")
-
-    sub.add_parser("list", help="list the built-in datasets")
-
-    s = sub.add_parser("train", help="fit the property model on the loaded dataset")
-    s.add_argument("--estimator", default="xgboost", choices=["xgboost", "rf"],
-                   help="model family (default xgboost)")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    s.add_argument("--tune", action="store_true", help="bounded hyperparameter search (slower)")
-
-    s = sub.add_parser("cv", help="cross-validate the model on the loaded dataset")
-    s.add_argument("--protocol", default=None,
-                   help="matbench (official folds), random, group, leave-element-out, "
-                        "leave-cluster-out (default: matbench for matbench data, else group)")
-    s.add_argument("--compare", action="store_true",
-                   help="report random CV beside the out-of-distribution protocols")
-    s.add_argument("--no-plot", action="store_true", help="do not draw the parity plot")
-
-    s = sub.add_parser("predict", help="predict compositions with uncertainty and domain flag")
-    s.add_argument("formulas", nargs="+", help="formulas, e.g. Fe0.7Cr0.2Ni0.1 Bi2Te3")
-    s.add_argument("--cond", nargs="*", default=[],
-                   help="condition values, e.g. temperature=300")
-
-    s = sub.add_parser("explain", help="per-element and per-property contributions (TreeSHAP)")
-    s.add_argument("formula", help="a formula, e.g. Fe0.7Cr0.2Ni0.1")
-    s.add_argument("--cond", nargs="*", default=[], help="condition values, e.g. temperature=300")
-    s.add_argument("--by", default="element", choices=["element", "property", "feature"],
-                   help="aggregate contributions by element (default), property or feature")
-
-    s = sub.add_parser("space", help="define the composition space: El=low:high, El=fixed, El")
-    s.add_argument("components", nargs="+", help="e.g. Fe=0.5:0.9 Cr=0.1:0.3 Ni Mo=0.02")
-    s.add_argument("--step", type=float, default=None, help="grid step, e.g. 0.01")
-    s.add_argument("--max-components", type=int, default=None,
-                   help="largest number of non-zero components")
-
-    s = sub.add_parser("sliders", help="coupled composition sliders with live prediction")
-    s.add_argument("components", nargs="*",
-                   help="elements or El=low:high bounds (default: the current space)")
-    s.add_argument("--step", type=float, default=None, help="slider step, e.g. 0.005")
-
-    s = sub.add_parser("ternary", help="predicted property over a ternary A-B-C")
-    s.add_argument("elements", nargs=3, help="three elements, e.g. Bi Sb Te")
-    s.add_argument("--fixed", nargs="*", default=[], help="fixed other components, e.g. Se=0.05")
-    s.add_argument("--resolution", type=int, default=60, help="points per edge (default 60)")
-
-    s = sub.add_parser("structure", help="crystal structure decorated with the slider composition")
-    s.add_argument("source", help="a CIF file, a prototype (fcc, bcc, perovskite, ...) or a formula")
-    s.add_argument("--ordered", action="store_true",
-                   help="show an ordered supercell approximant instead of partial occupancies")
-    s.add_argument("--no-link", action="store_true", help="do not follow the last sliders")
-
-    s = sub.add_parser("suggest", help="next compositions to make (Bayesian optimization)")
-    s.add_argument("-n", type=int, default=5, help="batch size (default 5)")
-    s.add_argument("--acquisition", default="ei",
-                   choices=["ei", "pi", "ucb", "lcb", "greedy", "random"],
-                   help="acquisition function (default ei)")
-    s.add_argument("--objective", default="max", choices=["max", "min"],
-                   help="maximize or minimize the target (default max)")
-    s.add_argument("--path", default=None,
-                   help="campaign file to create or resume (default: in memory)")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-
-    s = sub.add_parser("tell", help="record measurements: Formula=value ...")
-    s.add_argument("measurements", nargs="+", help="e.g. Fe0.7Cr0.2Ni0.1=1234")
-
-    s = sub.add_parser("campaign", help="campaign panel: suggestions, measurements, convergence")
-    s.add_argument("path", nargs="?", default=None, help="campaign file to open (default: current)")
-
-    s = sub.add_parser("screen", help="rank every composition of the space by the model")
-    s.add_argument("--top-k", type=int, default=100, help="how many to keep (default 100)")
-    s.add_argument("--objective", default="max", choices=["max", "min"],
-                   help="maximize or minimize (default max)")
-    s.add_argument("--in-domain", action="store_true",
-                   help="keep only compositions inside the model's applicability domain")
-
-    sub.add_parser("status", help="what is loaded: dataset, model, space, campaign")
-    sub.add_parser("help", help="show this help")
-    return p
+def _fixed(items: list[str]) -> dict[str, float] | None:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise UsageError(f"cannot read fixed component {item!r}: use El=fraction, "
+                             "e.g. Mo=0.02")
+    return out or None
 
 
 def _conditions(items: list[str]) -> dict[str, float] | None:
@@ -163,10 +281,16 @@ def _conditions(items: list[str]) -> dict[str, float] | None:
         try:
             out[key] = float(value)
         except ValueError:
-            raise UsageError(f"cannot read condition {item!r}: use name=value, e.g. temperature=300") from None
-        if not sep:
-            raise UsageError(f"cannot read condition {item!r}: use name=value, e.g. temperature=300")
+            sep = ""
+        if not sep or not key:
+            raise UsageError(f"cannot read condition {item!r}: use name=value, "
+                             "e.g. temperature=300")
     return out
+
+
+def _one_line(exc: BaseException) -> str:
+    # UsageError shows its message as is; a message spread over lines reads as a traceback
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 @magics_class
@@ -178,14 +302,20 @@ class MatoptMagics(Magics):
         """Machine-learning guided composition optimization; ``%matopt help`` for commands."""
         parser = build_parser()
         try:
-            args = parser.parse_args(shlex.split(line))
+            tokens = shlex.split(line)
+        except ValueError as exc:  # unbalanced quotes
+            raise UsageError(f"cannot read the command line {line!r}: {exc}") from None
+        commands = _subparsers(parser)
+        if tokens and not tokens[0].startswith("-") and tokens[0] not in commands:
+            raise UsageError(f"unknown subcommand {tokens[0]!r}; use one of "
+                             f"{', '.join(commands)} (`%matopt help` explains them)")
+        try:
+            args = parser.parse_args(tokens)
         except _HelpShown:
             return None
         except _ArgumentError as exc:
             raise UsageError(str(exc) or "invalid arguments; see %matopt help") from None
-        except ValueError as exc:  # shlex: unbalanced quotes
-            raise UsageError(f"cannot read the command line: {exc}") from None
-        if args.cmd in (None, "help"):
+        if args.cmd is None:
             parser.print_help()
             return None
         handler = getattr(self, f"_do_{args.cmd}")
@@ -195,7 +325,24 @@ class MatoptMagics(Magics):
             raise
         except (SessionError, ValueError, FileNotFoundError, ImportError) as exc:
             # user errors from the backend are ValueError subclasses with one clear sentence
-            raise UsageError(str(exc)) from None
+            raise UsageError(_one_line(exc)) from None
+        except Exception as exc:
+            import traitlets
+
+            if isinstance(exc, traitlets.TraitError):  # a widget refused a value
+                raise UsageError(_one_line(exc)) from None
+            raise
+
+    def _do_help(self, args: argparse.Namespace) -> None:
+        parser = build_parser()
+        if args.topic is None:
+            parser.print_help()
+            return
+        commands = _subparsers(parser)
+        if args.topic not in commands:
+            raise UsageError(f"no help on {args.topic!r}: it is not a subcommand; use one of "
+                             f"{', '.join(commands)}")
+        commands[args.topic].print_help()
 
     # ---------------------------------------------------------------- data
     def _do_list(self, args: argparse.Namespace) -> Any:
@@ -208,6 +355,9 @@ class MatoptMagics(Magics):
 
         src = args.source
         if src.lower().endswith((".csv", ".tsv", ".txt")) or Path(src).is_file():
+            if not Path(src).is_file():
+                raise UsageError(f"no file {src!r}: give the path of a CSV file or a dataset "
+                                 "name from `%matopt list`")
             kw: dict[str, Any] = {}
             if args.units is not None:
                 kw["units"] = args.units
@@ -220,11 +370,15 @@ class MatoptMagics(Magics):
             if args.data_dir:
                 kw["data_dir"] = args.data_dir
             ds = load_dataset(src, **kw)
-        if args.sample is not None and args.sample < len(ds):
-            import numpy as np
+        if args.sample is not None:
+            if args.sample < 1:
+                raise UsageError(f"--sample must be a positive number of rows, got {args.sample}")
+            if args.sample < len(ds):
+                import numpy as np
 
-            idx = np.sort(np.random.default_rng(0).choice(len(ds), args.sample, replace=False))
-            ds = ds.subset(idx)
+                idx = np.sort(np.random.default_rng(0).choice(len(ds), args.sample,
+                                                              replace=False))
+                ds = ds.subset(idx)
         st = session()
         st.dataset, st.model, st.cv_report = ds, None, None
         return ds
@@ -235,10 +389,13 @@ class MatoptMagics(Magics):
 
         st = session()
         ds = st.require("dataset", "run `%matopt load <name>` first")
+        kw: dict[str, Any] = {"seed": args.seed, "tune": args.tune}
+        if args.n_ensemble is not None:
+            kw["n_ensemble"] = args.n_ensemble
+        if args.n_estimators is not None:
+            kw["params"] = {"n_estimators": args.n_estimators}
         t0 = time.perf_counter()
-        model = PropertyModel(estimator=args.estimator, seed=args.seed)
-        if args.tune:
-            model.set_params(tune=True)
+        model = PropertyModel(args.estimator, **kw)
         model.fit(ds)
         st.model, st.cv_report = model, None
         print(f"Trained {args.estimator} on {len(ds):,} rows of {ds.name} "
@@ -253,23 +410,19 @@ class MatoptMagics(Magics):
         st = session()
         ds = st.require("dataset", "run `%matopt load <name>` first")
         model = st.model if st.model is not None else PropertyModel()
-        protocol = args.protocol or ("matbench" if str(ds.name).startswith("matbench") else "group")
         if args.compare:
             protocols = ["random", "group", "leave-element-out", "leave-cluster-out"]
             with tqdm_callback(desc="cross-validation") as cb:
-                return model.compare_protocols(ds, protocols=protocols, callback=cb)
+                return model.compare_protocols(ds, protocols=protocols, n_splits=args.n_splits,
+                                               callback=cb)
+        protocol = args.protocol or ("matbench" if str(ds.name).startswith("matbench")
+                                     else "group")
         with tqdm_callback(desc=f"{protocol} CV") as cb:
-            report = model.cross_validate(ds, protocol=protocol, callback=cb)
+            report = model.cross_validate(ds, protocol=protocol, n_splits=args.n_splits,
+                                          callback=cb)
         st.cv_report = report
         if not args.no_plot:
-            from IPython.display import display
-
-            from .widgets.plots import parity_plot
-
-            display(report)
-            fig = parity_plot(report)
-            display(fig)
-            return None
+            _show_figure(report)
         return report
 
     def _model(self) -> Any:
@@ -281,12 +434,12 @@ class MatoptMagics(Magics):
         model = self._model()
         cond = _conditions(args.cond)
         conditions = pd.DataFrame([cond] * len(args.formulas)) if cond else None
-        mean, std = model.predict(args.formulas, conditions=conditions, return_std=True)
-        dom = model.predict_domain(args.formulas, conditions=conditions)
+        mean, std, dom = model.predict(args.formulas, conditions=conditions, return_std=True,
+                                       return_domain=True)
         frame = pd.DataFrame({"composition": args.formulas, "prediction": mean, "std": std,
                               "in_domain": list(dom["in_domain"]), "reason": list(dom["reason"])})
-        units = getattr(model, "units_", "") or ""
-        frame.attrs["units"] = units
+        frame.attrs["units"] = getattr(model, "units_", "") or ""
+        frame.attrs["target"] = getattr(model, "target_", "") or ""
         return frame
 
     def _do_explain(self, args: argparse.Namespace) -> Any:
@@ -300,7 +453,7 @@ class MatoptMagics(Magics):
                   "feature": exp.per_feature}[args.by]
         top = series.reindex(series.abs().sort_values(ascending=False).index)
         print(f"{args.formula}: prediction {exp.prediction:.4g} = base {exp.base_value:.4g} "
-              f"+ contributions (TreeSHAP)")
+              f"+ contributions by {args.by} (TreeSHAP)")
         return top.head(30).to_frame("contribution")
 
     # --------------------------------------------------------------- space
@@ -310,7 +463,7 @@ class MatoptMagics(Magics):
         space = CompositionSpace(_bounds(args.components), step=args.step,
                                  max_components=args.max_components)
         st = session()
-        st.space, st.campaign = space, None
+        st.space, st.campaign, st.suggestions = space, None, None
         msg = f"{space}"
         if space.step is not None:
             msg += f": {space.grid_size():,} grid compositions"
@@ -333,7 +486,8 @@ class MatoptMagics(Magics):
 
         st = session()
         space = self._space_for(args.components, args.step)
-        w = CompositionSliders(space, model=st.model)
+        kw = {"step": args.step} if args.step is not None else {}
+        w = CompositionSliders(space, model=st.model, **kw)
         st.sliders = w
         return w
 
@@ -341,10 +495,10 @@ class MatoptMagics(Magics):
         from .widgets import TernaryMap
 
         st = session()
-        fixed = {k: v for k, v in _bounds(args.fixed).items() if isinstance(v, float)} or None
-        w = TernaryMap(self._model(), elements=tuple(args.elements), fixed=fixed,
-                       resolution=args.resolution, sliders=st.sliders)
-        return w
+        fixed = _fixed(args.fixed)
+        model = self._model()
+        return TernaryMap(model, elements=tuple(args.elements), fixed=fixed,
+                          resolution=args.resolution, sliders=st.sliders)
 
     def _do_structure(self, args: argparse.Namespace) -> Any:
         from .widgets.structure import StructureViewer
@@ -359,56 +513,91 @@ class MatoptMagics(Magics):
         return viewer
 
     # ------------------------------------------------------------ campaign
-    def _campaign(self, args: argparse.Namespace) -> Any:
-        from .core import CompositionSpace
+    def _campaign_for(self, args: argparse.Namespace) -> tuple[Any, bool]:
+        """The campaign ``suggest`` works on and whether it is new (not yet in the session)."""
         from .optimize import Campaign
 
         st = session()
-        if st.campaign is not None:
-            return st.campaign
-        if args.path and Path(args.path).exists():
-            st.campaign = Campaign.load(args.path)
-            return st.campaign
+        current = st.campaign
+        if args.path is not None:
+            path = Path(args.path)
+            cur_path = getattr(current, "path", None)
+            if current is not None and cur_path is not None and \
+                    Path(cur_path).resolve() == path.resolve():
+                return current, False
+            if path.exists():
+                return Campaign.load(path), True
+        elif current is not None:
+            return current, False
         space = st.space
-        ds = st.dataset
+        if space is None and st.sliders is not None:
+            space = _sliders_space(st.sliders)
+            print(f"Searching the sliders' space {space} (set another with `%matopt space`).")
         if space is None:
-            if ds is None:
-                raise UsageError("define a space (`%matopt space Fe=0.5:0.9 Cr Ni --step 0.01`) "
-                                 "or load a dataset first")
-            elements = _common_elements(ds)
-            space = CompositionSpace(elements, step=0.01, max_components=min(len(elements), 5))
-            st.space = space
-            print(f"Using {space} from the dataset's most common elements.")
-        camp = Campaign(space, objective=args.objective, acquisition=args.acquisition,
-                        path=args.path, seed=args.seed)
-        if ds is not None:
-            rows = _rows_inside(ds, space)
-            if rows is not None and len(rows[0]):
-                camp.tell(rows[0], rows[1])
-                print(f"Seeded the campaign with {len(rows[0])} measured compositions from "
-                      f"{ds.name} that lie in the space.")
-        st.campaign = camp
-        return camp
+            st.require("space", "define one with `%matopt space Fe=0.5:0.9 Cr Ni --step 0.01` "
+                       "(or open a campaign file with `%matopt campaign <file>`)")
+        camp = Campaign(space, objective=args.objective or "max",
+                        acquisition=args.acquisition or "ei",
+                        seed=0 if args.seed is None else args.seed, path=args.path)
+        ds = st.dataset
+        if ds is not None and not args.no_data:
+            comps, ys = _rows_inside(ds, space)
+            if comps:
+                camp.tell(comps, ys)
+                print(f"Seeded the campaign with {len(comps)} measured composition(s) from "
+                      f"{ds.name} made of the space's elements.")
+        return camp, True
+
+    @staticmethod
+    def _check_settings(camp: Any, args: argparse.Namespace) -> None:
+        asked = {"acquisition": args.acquisition, "objective": args.objective,
+                 "seed": args.seed}
+        have = {"acquisition": camp.acquisition, "objective": camp.directions[0],
+                "seed": camp.seed}
+        for key, value in asked.items():
+            if value is not None and value != have[key]:
+                raise UsageError(
+                    f"the current campaign has {key} {have[key]!r}, not {value!r}; start a new "
+                    "one with `%matopt space ...` or `%matopt suggest --path <new file>`")
 
     def _do_suggest(self, args: argparse.Namespace) -> Any:
-        camp = self._campaign(args)
-        return camp.suggest(args.n)
+        st = session()
+        camp, new = self._campaign_for(args)
+        if not new:
+            self._check_settings(camp, args)
+        frame = camp.suggest(args.n)
+        st.campaign, st.suggestions = camp, frame
+        if new and camp.space is not None:
+            st.space = camp.space
+        return frame
 
     def _do_tell(self, args: argparse.Namespace) -> Any:
         st = session()
         camp = st.require("campaign", "run `%matopt suggest` (or `%matopt campaign <file>`) first")
-        comps, values = [], []
+        comps: list[Any] = []
+        values: list[float] = []
         for item in args.measurements:
-            formula, sep, value = item.rpartition("=")
+            what, sep, value = item.rpartition("=")
             try:
                 values.append(float(value))
             except ValueError:
-                raise UsageError(f"cannot read {item!r}: use Formula=value, e.g. Fe0.7Cr0.3=1234") from None
-            if not sep or not formula:
-                raise UsageError(f"cannot read {item!r}: use Formula=value, e.g. Fe0.7Cr0.3=1234")
-            comps.append(formula)
+                sep = ""
+            if not sep or not what:
+                raise UsageError(f"cannot read {item!r}: use ROW=value or Formula=value, "
+                                 "e.g. 0=1234 or Fe0.7Cr0.3=1234")
+            if what.isdigit():
+                rows = st.suggestions
+                if rows is None or not 0 <= int(what) < len(rows):
+                    have = f"rows 0-{len(rows) - 1}" if rows is not None else "none yet"
+                    raise UsageError(f"cannot read {item!r}: row {what} is not in the last "
+                                     f"suggestions ({have})")
+                comps.append(rows.compositions[int(what)])
+            else:
+                comps.append(what)
         camp.tell(comps, values)
-        print(f"Recorded {len(comps)} measurement(s); the campaign has {len(camp)} in all.")
+        where = f" and in {camp.path}" if camp.path is not None else ""
+        print(f"Recorded {len(comps)} measurement(s) in the campaign{where}; it has "
+              f"{camp.n_observations} in all.")
         return None
 
     def _do_campaign(self, args: argparse.Namespace) -> Any:
@@ -417,12 +606,20 @@ class MatoptMagics(Magics):
 
         st = session()
         if args.path:
-            st.campaign = Campaign.load(args.path) if Path(args.path).exists() else None
-            if st.campaign is None:
+            if not Path(args.path).exists():
                 raise UsageError(f"no campaign file at {args.path!r}; create one with "
                                  f"`%matopt suggest --path {args.path}`")
-        camp = st.require("campaign", "run `%matopt suggest` (or `%matopt campaign <file>`) first")
-        return CampaignPanel(camp)
+            camp = Campaign.load(args.path)
+        else:
+            camp = st.require("campaign",
+                              "run `%matopt suggest` (or `%matopt campaign <file>`) first")
+        n = len(st.suggestions) if st.suggestions is not None and camp is st.campaign else 5
+        panel = CampaignPanel(camp, n_suggest=max(1, n))
+        if camp is not st.campaign:
+            st.campaign, st.suggestions = camp, None
+            if camp.space is not None:
+                st.space = camp.space
+        return panel
 
     def _do_screen(self, args: argparse.Namespace) -> Any:
         from .screen import screen
@@ -432,39 +629,52 @@ class MatoptMagics(Magics):
         model = self._model()
         filters = {"in_domain": True} if args.in_domain else None
         result = screen(space, model, top_k=args.top_k, objective=args.objective,
-                        filters=filters, progress=True)
+                        filters=filters, n_samples=args.n_samples, progress=True)
         st.screen_result = result
         return result
 
     def _do_status(self, args: argparse.Namespace) -> Any:
-        st = session()
-        lines = [
-            f"dataset : {st.dataset.name} ({len(st.dataset):,} rows)" if st.dataset is not None
-            else "dataset : none (`%matopt load ...`)",
-            f"model   : {type(st.model).__name__} on {st.model.target_}" if st.model is not None
-            else "model   : none (`%matopt train`)",
-            f"space   : {st.space}" if st.space is not None else "space   : none (`%matopt space ...`)",
-            f"campaign: {st.campaign}" if st.campaign is not None else "campaign: none (`%matopt suggest`)",
-        ]
-        print("\n".join(lines))
+        print(session().summary())
         return None
 
 
-def _common_elements(ds: Any, k: int = 4) -> list[str]:
-    from collections import Counter
+def _show_figure(report: Any) -> None:
+    """Display the parity plot once, under the inline backend as under ipympl."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+    from IPython.display import display
 
-    from .core import parse_composition
+    from .widgets.plots import parity_plot
 
-    counts: Counter[str] = Counter()
-    for c in ds.compositions[:5000]:
-        try:
-            counts.update(parse_composition(c))
-        except ValueError:
-            continue
-    return [e for e, _ in counts.most_common(k)]
+    # off interactive mode, neither backend shows the figure by itself at the end of the
+    # cell, so `display` shows it exactly once
+    with plt.ioff():
+        fig = parity_plot(report)
+    display(fig)
+    backend = matplotlib.get_backend().lower()
+    if "ipympl" not in backend and "widget" not in backend:
+        plt.close(fig)  # a static image was shown; do not leak it into a later cell
 
 
-def _rows_inside(ds: Any, space: Any) -> tuple[list[Any], list[float]] | None:
+def _sliders_space(sliders: Any) -> Any:
+    """The region the sliders span: their bounds, locked elements and step."""
+    from .core import CompositionSpace
+
+    spec: dict[str, Any] = {}
+    for e in sliders.elements:
+        if e in sliders.fixed:
+            spec[e] = float(sliders.fractions[e])
+        else:
+            spec[e] = (float(sliders.lower[e]), float(sliders.upper[e]))
+    if float(sliders.step):
+        return CompositionSpace(spec, step=float(sliders.step))
+    try:  # continuous sliders: suggest on a 1 % grid, what a lab weighs out anyway
+        return CompositionSpace(spec, step=0.01)
+    except ValueError:  # e.g. a locked fraction off that grid
+        return CompositionSpace(spec)
+
+
+def _rows_inside(ds: Any, space: Any) -> tuple[list[Any], list[float]]:
     """Dataset rows made only of the space's components (measured data to seed a campaign)."""
     import numpy as np
 
@@ -472,7 +682,7 @@ def _rows_inside(ds: Any, space: Any) -> tuple[list[Any], list[float]] | None:
 
     comps, ys = [], []
     allowed = set(space.components)
-    for c, y in zip(ds.compositions, np.asarray(ds.y, dtype=float)):
+    for c, y in zip(ds.compositions, np.asarray(ds.y, dtype=float), strict=False):
         try:
             fr = parse_composition(c)
         except ValueError:

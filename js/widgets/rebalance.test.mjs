@@ -84,6 +84,7 @@ test('random moves keep the sum, the bounds and the locks', () => {
         continue;
       }
       // bounds hold only once the start has been repaired (first successful move)
+      assert.ok(Math.abs(sum(fr) - 1) <= 1e-9, `sum ${sum(fr)}`);
       for (const e of els) {
         assert.ok(fr[e] >= lower[e] - 1e-12 && fr[e] <= upper[e] + 1e-12, `${e}=${fr[e]}`);
       }

@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "CampaignPanel",
     "CompositionSliders",
+    "ScreenTable",
     "StructureViewer",
     "TernaryMap",
     "convergence_plot",
@@ -26,6 +27,7 @@ __all__ = [
 _WHERE = {
     "CampaignPanel": "campaign",
     "CompositionSliders": "sliders",
+    "ScreenTable": "screen_view",
     "StructureViewer": "structure",
     "TernaryMap": "ternary",
     "convergence_plot": "plots",

@@ -50,10 +50,10 @@ class CampaignPanel(anywidget.AnyWidget):
 
     components = traitlets.List(traitlets.Unicode()).tag(sync=True)
     objectives = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    suggestions = traitlets.List().tag(sync=True)
-    history = traitlets.List().tag(sync=True)
-    best_so_far = traitlets.List().tag(sync=True)
-    pareto = traitlets.List().tag(sync=True)
+    suggestions: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    history: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    best_so_far: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    pareto: traitlets.List[Any] = traitlets.List().tag(sync=True)
     n_suggest = traitlets.Int(5).tag(sync=True)
     path = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
@@ -81,9 +81,11 @@ class CampaignPanel(anywidget.AnyWidget):
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], **kwargs: Any) -> CampaignPanel:
         """Reopen a campaign from its file (e.g. after a kernel restart) and show it."""
+        from pathlib import Path
+
         from ..optimize import Campaign
 
-        return cls(Campaign.load(path), **kwargs)
+        return cls(Campaign.load(Path(path)), **kwargs)
 
     # ------------------------------------------------------------------ actions
     def suggest(self, n: int | None = None) -> pd.DataFrame | None:
@@ -92,6 +94,7 @@ class CampaignPanel(anywidget.AnyWidget):
         self.busy = True
         try:
             frame = self.campaign.suggest(n)
+            self.n_suggest = n  # the view's count box shows how many rows it asked for
             self._show(frame)
             self.status = f"{len(frame)} suggestion{'s' if len(frame) != 1 else ''}"
             self.error = ""

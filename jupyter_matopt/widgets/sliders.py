@@ -88,6 +88,12 @@ class CompositionSliders(anywidget.AnyWidget):
                 )
         if len(set(elements)) != len(elements):
             raise CompositionError(f"elements are given twice in {elements}")
+        bad = [e for e in elements if not is_element(e)]
+        if bad:
+            what = "is not a chemical element" if len(bad) == 1 else "are not chemical elements"
+            raise CompositionError(
+                f"{', '.join(map(repr, bad))} {what}: sliders take element symbols, e.g. Fe Cr Ni"
+            )
         self._evaluator = Evaluator(model) if model is not None else None
         self._model = model
         self._guard = False

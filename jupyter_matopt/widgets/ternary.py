@@ -96,8 +96,8 @@ class TernaryMap(anywidget.AnyWidget):
     std = traitlets.Bytes(b"").tag(sync=True)
     show = traitlets.Unicode("mean").tag(sync=True)
     levels = traitlets.Int(8).tag(sync=True)
-    points = traitlets.List().tag(sync=True)
-    marker = traitlets.List().tag(sync=True)
+    points: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    marker: traitlets.List[Any] = traitlets.List().tag(sync=True)
     selected = traitlets.Dict().tag(sync=True)
     target = traitlets.Unicode("").tag(sync=True)
     units = traitlets.Unicode("").tag(sync=True)
@@ -135,8 +135,8 @@ class TernaryMap(anywidget.AnyWidget):
             raise CompositionError(
                 f"fixed fractions must be non-negative and add up to less than 1, got {fixed}"
             )
-        if int(resolution) < 1:
-            raise CompositionError(f"resolution must be a positive integer, got {resolution!r}")
+        if not 1 <= int(resolution) <= 400:
+            raise CompositionError(f"resolution must be between 1 and 400, got {resolution!r}")
         if show not in ("mean", "std"):
             raise CompositionError(f"show must be 'mean' or 'std', got {show!r}")
         super().__init__(**kwargs)

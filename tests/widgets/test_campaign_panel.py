@@ -112,3 +112,36 @@ def test_multi_objective_panel_has_a_pareto_front(tmp_path):
     rid = panel.suggestions[0]["id"]
     panel.record({rid: {"strength": "1"}})
     assert "cost is missing" in panel.error
+
+
+def _own_state(widget) -> dict:
+    import anywidget
+
+    base = set(anywidget.AnyWidget.class_trait_names(sync=True))
+    return {k: v for k, v in widget.get_state().items()
+            if k not in base and not k.startswith("_")}
+
+
+def test_get_state_set_state_round_trip(campaign):
+    panel = CampaignPanel(campaign, n_suggest=3)
+    panel.record({1: 1200.0})
+    state = _own_state(panel)
+    assert set(state) == {"components", "objectives", "suggestions", "history", "best_so_far",
+                          "pareto", "n_suggest", "path", "status", "error", "busy"}
+    panel.set_state(state)
+    assert _own_state(panel) == state and panel.error == ""
+    # the pending rows still record after the round trip
+    assert panel.record({state["suggestions"][0]["id"]: "1250"}) == 1
+    assert campaign.n_observations == 2
+
+
+def test_reconstructed_panel_has_the_same_state(campaign):
+    panel = CampaignPanel(campaign, n_suggest=2)
+    panel.record({1: 1200.0, 2: 1300.0})
+    panel.suggest(3)
+    again = CampaignPanel.from_path(campaign.path, n_suggest=3)
+    a, b = _own_state(panel), _own_state(again)
+    # row ids count per panel; everything else comes from the campaign file
+    strip = [{k: v for k, v in r.items() if k != "id"} for r in a.pop("suggestions")]
+    assert strip == [{k: v for k, v in r.items() if k != "id"} for r in b.pop("suggestions")]
+    assert a == b

@@ -231,3 +231,46 @@ def test_a_non_finite_prediction_is_explained(steel_model):
     assert w.error.startswith("prediction failed: ") and "Og" in w.error
     w.remove_element("Og")
     assert w.error == "" and w.prediction["mean"] is not None
+
+
+def _own_state(widget) -> dict:
+    """The widget's own synced state (what its TS module lists in TRAITS)."""
+    import anywidget
+
+    base = set(anywidget.AnyWidget.class_trait_names(sync=True))
+    state = widget.get_state()
+    return {k: v for k, v in state.items() if k not in base and not k.startswith("_")}
+
+
+def test_ternary_get_state_set_state_round_trip(steel_model):
+    a = TernaryMap(steel_model, elements=("Fe", "Ni", "Co"), fixed={"Mo": 0.05}, resolution=8,
+                   show="std", levels=5)
+    state = _own_state(a)
+    assert set(state) == {"elements", "fixed", "resolution", "mean", "std", "show", "levels",
+                          "points", "marker", "selected", "target", "units", "error", "busy"}
+    assert len(np.frombuffer(state["mean"], "<f4")) == 45
+    # a view (or a restored notebook) sending this state gives the same map
+    b = TernaryMap(steel_model, elements=("Fe", "Cr", "Ni"), resolution=4)
+    b.set_state(state)
+    assert _own_state(b) == state
+    assert b.grid is not None and b.grid.elements == ["Fe", "Ni", "Co", "Mo"]
+    # and setting a widget's own state on it changes nothing
+    a.set_state(state)
+    assert _own_state(a) == state
+    # what the view writes: `show` and `selected`; a bad value is refused, not applied
+    b.set_state({"show": "mean"})
+    assert b.show == "mean"
+    import traitlets
+
+    with pytest.raises(traitlets.TraitError):
+        b.set_state({"show": "median"})
+    assert b.show == "mean"
+
+
+def test_sliders_refuse_non_element_names():
+    from jupyter_matopt.core import CompositionError
+
+    with pytest.raises(CompositionError, match="'Qq' is not a chemical element"):
+        CompositionSliders(["Fe", "Qq"])
+    with pytest.raises(CompositionError, match="not chemical elements"):
+        CompositionSliders(CompositionSpace({"Fe": None, "Foo": None, "Bar": None}))

@@ -167,11 +167,40 @@ def _random_cases(n: int, seed: int = 7) -> list[dict]:
     return cases
 
 
+def _chained_cases(n_chains: int, length: int, seed: int = 11) -> list[dict]:
+    """Sequences of moves, each starting where Python's previous move ended (a drag)."""
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n_chains):
+        k = rng.randint(3, 7)
+        els = ELEMENTS[:k]
+        lower = {e: rng.choice([0.0, 0.0, 0.03]) for e in els}
+        upper = {e: rng.choice([1.0, 1.0, 0.5]) for e in els}
+        if sum(lower.values()) > 1 or sum(upper.values()) < 1:
+            lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
+        step = rng.choice([0.0, 0.01])
+        fixed = els[:1] if rng.random() < 0.3 else []
+        free = [e for e in els if e not in fixed]
+        fr = feasible_fractions({e: rng.random() for e in els}, lower, upper, None)
+        for _ in range(length):
+            changed, value = rng.choice(free), rng.uniform(-0.1, 1.1)
+            case = {"fractions": fr, "changed": changed, "new_value": value, "lower": lower,
+                    "upper": upper, "fixed": fixed, "step": step}
+            try:
+                fr = case["expected"] = rebalance(fr, changed, value, lower, upper, fixed,
+                                                  step=step)
+                case["error"] = False
+            except RebalanceError:
+                case["error"] = True
+            cases.append(case)
+    return cases
+
+
 def test_typescript_twin_agrees_with_python(tmp_path):
     node = shutil.which("node")
     if node is None or not (REPO / "node_modules" / "esbuild").is_dir():
         pytest.skip("node or the npm dev dependencies (esbuild) are not installed")
-    cases = _random_cases(2000)
+    cases = _random_cases(2000) + _chained_cases(100, 15)
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases))
     env = {**os.environ, "MATOPT_REBALANCE_CASES": str(path)}
