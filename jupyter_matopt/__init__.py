@@ -19,7 +19,7 @@ from .core import (
     to_formula,
 )
 from .data import Dataset, DatasetError, list_datasets, load_dataset, load_pool
-from .session import session
+from ._session import session
 
 _LAZY = {
     "PropertyModel": "models",

@@ -2,7 +2,7 @@
 
 ``%load_ext jupyter_matopt`` registers them; ``%matopt help`` lists the subcommands and
 ``%matopt help <subcommand>`` (or ``%matopt <subcommand> -h``) explains one. The state
-(dataset, model, space, campaign) lives in :func:`jupyter_matopt.session.session`, shared
+(dataset, model, space, campaign) lives in :func:`jupyter_matopt.session`, shared
 with the Python API. A user error prints one line (``UsageError``), not a traceback, and
 leaves the session as it was.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from .session import SessionError, session
+from ._session import SessionError, session
 
 __all__ = ["MatoptMagics", "load_ipython_extension", "build_parser"]
 

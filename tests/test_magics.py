@@ -25,7 +25,7 @@ from IPython.core.error import UsageError  # noqa: E402
 from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 import jupyter_matopt as mo  # noqa: E402
-from jupyter_matopt.session import Session  # noqa: E402
+from jupyter_matopt._session import Session  # noqa: E402
 
 STATE = ("dataset", "model", "cv_report", "space", "campaign", "suggestions", "sliders",
          "screen_result")
@@ -34,8 +34,7 @@ SPACE = "Fe=0.5:0.9 Cr=0.1:0.3 Ni=0:0.2 Mo=0.02 --step 0.01"
 
 
 def the_session() -> Session:
-    # `jupyter_matopt.session` the attribute is the function; the module is in sys.modules
-    return sys.modules["jupyter_matopt.session"].session()
+    return mo.session()
 
 
 def _new_shell() -> InteractiveShell:

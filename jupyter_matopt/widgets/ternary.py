@@ -198,7 +198,7 @@ class TernaryMap(anywidget.AnyWidget):
         if data is None:
             # the model keeps no training rows; the session's dataset is the one %matopt
             # train fitted it on when the target matches
-            from ..session import session
+            from .._session import session
 
             ds = session().dataset
             if ds is not None and getattr(ds, "target", None) == getattr(

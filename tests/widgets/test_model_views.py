@@ -209,7 +209,7 @@ def test_parity_plot_from_a_real_cross_validation(steel_model, steels):
 
 
 def test_ternary_overlays_the_session_dataset_by_default(steel_model, steels):
-    from jupyter_matopt.session import session
+    from jupyter_matopt import session
 
     st = session()
     old = st.dataset
