@@ -13,6 +13,8 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Menu, Widget } from '@lumino/widgets';
 
+import { CampaignPanel, ICampaignSummary } from './campaigns';
+
 // tsc leaves `require` alone and the labextension bundler inlines the JSON, so the version
 // shown here is the one in package.json, the single source of truth.
 declare const require: (path: string) => { version: string };
@@ -28,6 +30,7 @@ export namespace CommandIDs {
   export const insertStructure = 'jupyter-matopt:insert-structure';
   export const insertSuggest = 'jupyter-matopt:insert-suggest';
   export const openHelp = 'jupyter-matopt:open-help';
+  export const showCampaigns = 'jupyter-matopt:show-campaigns';
 }
 
 const PALETTE_CATEGORY = 'Materials Optimization';
@@ -254,7 +257,48 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    const allCommands = [CommandIDs.newStudy, ...INSERTS.map(i => i.id), CommandIDs.openHelp];
+    // The campaigns of the active notebook's folder (the kernel's working directory, where
+    // `%matopt suggest --path` and `Campaign(path=...)` write their logs).
+    const notebookFolder = (): string => {
+      const path = tracker.currentWidget?.context.path ?? '';
+      return path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+    };
+    const campaigns = new CampaignPanel(
+      app.serviceManager.contents,
+      notebookFolder,
+      (summary: ICampaignSummary) => {
+        const panel = tracker.currentWidget;
+        if (panel) {
+          const name = /\s/.test(summary.name) ? `"${summary.name}"` : summary.name;
+          insertBelow(panel, `%matopt campaign ${name}`);
+        } else {
+          void app.commands.execute('docmanager:open', { path: summary.path });
+        }
+      }
+    );
+    campaigns.title.icon = matoptIcon;
+    app.shell.add(campaigns, 'left', { rank: 650 });
+    tracker.currentChanged.connect(() => {
+      if (campaigns.isVisible) {
+        void campaigns.refresh();
+      }
+    });
+
+    commands.addCommand(CommandIDs.showCampaigns, {
+      label: 'Show Composition Campaigns',
+      caption: 'List the campaign files beside the active notebook with their best results',
+      execute: async () => {
+        app.shell.activateById(campaigns.id);
+        await campaigns.refresh();
+      }
+    });
+
+    const allCommands = [
+      CommandIDs.newStudy,
+      ...INSERTS.map(i => i.id),
+      CommandIDs.showCampaigns,
+      CommandIDs.openHelp
+    ];
 
     if (palette) {
       for (const command of allCommands) {
@@ -282,6 +326,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         menu.addItem({ command: insert.id });
       }
       menu.addItem({ type: 'separator' });
+      menu.addItem({ command: CommandIDs.showCampaigns });
       menu.addItem({ command: CommandIDs.openHelp });
       mainMenu.addMenu(menu, true, { rank: 1000 });
       mainMenu.helpMenu.addGroup([{ command: CommandIDs.openHelp }], 100);

@@ -161,7 +161,7 @@ def test_launcher_card_and_commands(page_and_console) -> None:  # type: ignore[n
     page.screenshot(path=str(ARTIFACTS / "lab_launcher.png"))
     commands = page.evaluate("() => window.jupyterapp.commands.listCommands()")
     for verb_noun in ("new-study", "insert-sliders", "insert-ternary", "insert-structure",
-                      "insert-suggest", "open-help"):
+                      "insert-suggest", "show-campaigns", "open-help"):
         assert f"jupyter-matopt:{verb_noun}" in commands
     assert page.locator(".lm-MenuBar-itemLabel", has_text="Materials").count() == 1
 
@@ -220,4 +220,68 @@ def test_new_study_creates_notebook_and_inserts_cells(page_and_console, lab) -> 
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex") == 2
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "lab_new_study.png"))
+    assert not _errors(console), _errors(console)
+
+
+def test_campaigns_panel_lists_logs_with_best_results(page_and_console, lab) -> None:  # type: ignore[no-untyped-def]
+    """The side panel reads real campaign logs written by the Python API, beside the notebook."""
+    import jupyter_matopt as mo
+
+    page, console = page_and_console
+    _, root = lab
+    steel = mo.Campaign(
+        mo.CompositionSpace({"Fe": (0.5, 0.9), "Cr": (0.1, 0.3), "Ni": (0, 0.2)}, step=0.01),
+        objective="max", path=root / "steel_campaign.json", seed=0,
+    )
+    steel.tell(["Fe0.7Cr0.2Ni0.1", "Fe0.8Cr0.15Ni0.05", "Fe0.6Cr0.3Ni0.1"], [512.0, 618.5, 480.0])
+    blend = mo.Campaign(
+        mo.CompositionSpace({"PEG": (0, 1), "CNT": (0, 0.2)}, step=0.05),
+        objective={"strength": "max", "cost": "min"}, path=root / "blend.json", seed=0,
+    )
+    blend.tell([{"PEG": 0.9, "CNT": 0.1}, {"PEG": 0.85, "CNT": 0.15}],
+               [[10.0, 3.5], [12.5, 4.25]])
+    (root / "not_a_campaign.json").write_text('{"kind": "something else"}\n')
+
+    page.evaluate("void window.jupyterapp.commands.execute('jupyter-matopt:show-campaigns')")
+    items = page.locator(".jp-matopt-campaign-item")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-matopt-campaign-item').length === 2",
+        timeout=30_000,
+    )
+    by_path = {items.nth(i).get_attribute("data-path"): items.nth(i) for i in range(2)}
+    assert set(by_path) == {"steel_campaign.json", "blend.json"}
+    steel_item = by_path["steel_campaign.json"]
+    assert "3 measurements" in steel_item.inner_text()
+    best = steel_item.locator(".jp-matopt-campaign-best")
+    assert float(best.get_attribute("data-value")) == float(steel.best["y"])
+    assert "Fe0.8Cr0.15Ni0.05" in best.inner_text()
+    blend_rows = by_path["blend.json"].locator(".jp-matopt-campaign-best")
+    values = {blend_rows.nth(i).get_attribute("data-objective"):
+              float(blend_rows.nth(i).get_attribute("data-value")) for i in range(2)}
+    assert values == {"strength": 12.5, "cost": 3.5}  # max strength, min cost
+    assert "PEG 0.85 + CNT 0.15" in by_path["blend.json"].inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lab_campaigns_panel.png"))
+
+    # A measurement recorded by the kernel shows after a refresh.
+    steel.tell(["Fe0.75Cr0.15Ni0.1"], [700.0])
+    page.locator(".jp-matopt-campaigns-refresh").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-matopt-campaign-item')]"
+        ".some(i => i.textContent.includes('4 measurements'))",
+        timeout=30_000,
+    )
+
+    # Clicking a campaign inserts the magic that reopens it into the active notebook.
+    page.evaluate(
+        "() => window.jupyterapp.shell.activateById("
+        "window.jupyterapp.shell.currentWidget ? window.jupyterapp.shell.currentWidget.id : '')"
+    )
+    page.locator('.jp-matopt-campaign-item[data-path="steel_campaign.json"]').click()
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget;"
+        " return w && w.content && w.content.model && w.content.model.sharedModel.cells"
+        ".some(c => c.getSource() === '%matopt campaign steel_campaign.json'); }",
+        timeout=10_000,
+    )
     assert not _errors(console), _errors(console)
