@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..core import CompositionError, CompositionSpace
 from ..core.elements import ATOMIC_NUMBER
+from ._prune import Pruner, make_pruner
 
 __all__ = ["ScreenError", "screen"]
 
@@ -33,6 +34,10 @@ _FILTERS = ("in_domain", "max_std", "mean_range", "constraints", "where")
 # Points of the Pareto sweep compared at once (a block x front boolean matrix per step).
 _PARETO_BLOCK = 1024
 _PARETO_CELLS = 4_000_000
+# Exact early exit of tree ensembles (see _prune): on for screens of at least this many
+# candidates (reading the trees' leaf ranges costs a few tens of ms once).
+_PRUNE = True
+_PRUNE_MIN = 20_000
 
 
 class ScreenError(ValueError):
@@ -205,6 +210,7 @@ class _Job:
     top_k: int = 100
     sign: float = 1.0
     pareto_signs: Sequence[float] = field(default_factory=list)
+    pruner: Pruner | None = None
 
     def evaluate(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Per-row predictions and the mask of rows that pass the filters."""
@@ -261,22 +267,44 @@ class _Job:
             [self.sign * rows["mean"]]
             + [s * rows[f"objective_{j + 1}"] for j, s in enumerate(self.pareto_signs)])
 
-    def run(self, X: np.ndarray, start: int) -> dict[str, Any]:
-        """Evaluate one chunk and keep only its best rows (what a worker sends back)."""
-        ev = self.evaluate(X)
+    def run(self, X: np.ndarray, start: int, tau: float = -np.inf) -> dict[str, Any]:
+        """Evaluate one chunk and keep only its best rows (what a worker sends back).
+
+        ``tau`` is the k-th best score (``sign * mean``) of the candidates before this chunk,
+        or -inf: with a pruner, rows that provably score below it are never fully evaluated
+        (they can enter neither the top-k nor, without filters, change ``n_passed``).
+        """
+        pos = None
+        n_pruned = 0
+        if self.pruner is not None and len(X):
+            pos = self.pruner.top(self.model, X, self.elements,
+                                  _condition_values(self.model, self.conditions), self.top_k,
+                                  tau, self.sign)
+            n_pruned = len(X) - len(pos)
+        Xe = X if pos is None else X[pos]
+        ev = self.evaluate(Xe)
         keep = np.flatnonzero(ev.pop("keep"))
-        rows = {"X": X[keep], "index": start + keep, **{k: v[keep] for k, v in ev.items()}}
+        index = start + (keep if pos is None else pos[keep])
+        rows = {"X": Xe[keep], "index": index, **{k: v[keep] for k, v in ev.items()}}
         top = _topk_indices(self.sign * rows["mean"], rows["index"], self.top_k)
         best = {k: v[top] for k, v in rows.items()}
         front = None
         if self.pareto:
             nd = _nondominated(self.objectives(rows))
             front = {k: v[nd] for k, v in rows.items()}
-        return {"n": len(X), "n_passed": len(keep), "best": best, "front": front}
+        # pruned rows had finite bounds, so finite means: without filters they pass
+        return {"n": len(X), "n_passed": len(keep) + n_pruned, "n_pruned": n_pruned,
+                "best": best, "front": front}
 
 
-def _run_chunk(job: _Job, X: np.ndarray, start: int) -> dict[str, Any]:
-    return job.run(X, start)
+def _run_chunk(job: _Job, X: np.ndarray, start: int, tau: float = -np.inf) -> dict[str, Any]:
+    return job.run(X, start, tau)
+
+
+def _filters_active(filters: Mapping[str, Any]) -> bool:
+    return bool(filters.get("in_domain")) or any(
+        filters.get(key) is not None for key in ("max_std", "mean_range", "where")
+    ) or bool(filters.get("constraints"))
 
 
 def _topk_indices(score: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
@@ -305,6 +333,9 @@ def _nondominated(Y: np.ndarray) -> np.ndarray:
     if n == 0:
         return mask
     order = np.lexsort(tuple(-Y[:, j] for j in reversed(range(Y.shape[1]))))
+    if Y.shape[1] == 2:
+        mask[order[~_dominated_sorted_2d(Y[order])]] = True
+        return mask
     front = np.empty((0, Y.shape[1]))
     s = 0
     while s < n:
@@ -325,11 +356,28 @@ def _nondominated(Y: np.ndarray) -> np.ndarray:
     return mask
 
 
+def _dominated_sorted_2d(Y: np.ndarray) -> np.ndarray:
+    """Dominated rows of two objectives sorted lexicographically decreasing, in O(n).
+
+    A row is dominated by a row of an earlier ``y0`` group with ``y1`` at least as large, or
+    by a row of its own group with a larger ``y1`` (the group's first row).
+    """
+    y0, y1 = Y[:, 0], Y[:, 1]
+    new_group = np.ones(len(Y), dtype=bool)
+    new_group[1:] = y0[1:] != y0[:-1]
+    starts = np.flatnonzero(new_group)
+    group = np.cumsum(new_group) - 1
+    best_in_group = y1[starts]  # sorted decreasing within a group
+    before = np.full(len(starts), -np.inf)
+    before[1:] = np.maximum.accumulate(best_in_group)[:-1]
+    return (before[group] >= y1) | (best_in_group[group] > y1)
+
+
 def _dominated_by(F: np.ndarray, B: np.ndarray) -> np.ndarray:
     """For each row of ``B``: does some row of ``F`` dominate it?"""
     ge = (F[:, None, :] >= B[None, :, :]).all(axis=2)
     gt = (F[:, None, :] > B[None, :, :]).any(axis=2)
-    return (ge & gt).any(axis=0)
+    return np.asarray((ge & gt).any(axis=0))
 
 
 def _merge(acc: dict[str, np.ndarray] | None, new: dict[str, np.ndarray], k: int, sign: float
@@ -364,7 +412,7 @@ def screen(
     conditions: Mapping[str, float] | None = None,
     pareto: Sequence[tuple[Any, str]] | None = None,
     client: Any = None,
-    chunk_size: int = 131_072,
+    chunk_size: int = 32_768,
     n_samples: int | None = None,
     seed: int = 0,
     n_jobs: int | None = None,
@@ -389,7 +437,8 @@ def screen(
         pareto: Other objectives ``[(other_model, "max"|"min"), ...]``: also keep the Pareto set
             of (this model, others), returned in ``result.attrs["pareto"]``.
         client: A ``dask.distributed.Client``; the screen then runs on its workers.
-        chunk_size: Candidates per chunk (memory ~ chunk_size x features x 8 bytes each).
+        chunk_size: Candidates per chunk (memory ~ chunk_size x features x 8 bytes each,
+            about 64 MB for the default model; a few chunks are in flight at once).
         n_samples: Number of samples for a continuous space (default 1,000,000), or to sample
             a grid instead of enumerating it.
         seed: Seed of the sampling.
@@ -402,8 +451,11 @@ def screen(
         column per element, ``mean``, ``std``, ``candidate`` (position in the stream) and
         the filter columns. ``attrs`` holds ``n_screened``, ``n_passed``, ``n_total``,
         ``elapsed_s``, ``throughput_per_s``, ``interrupted``, ``objective`` and ``pareto``
-        (the Pareto set as a DataFrame, or None). A KeyboardInterrupt stops the screen and
-        returns what it has (``interrupted=True``).
+        (the Pareto set as a DataFrame, or None), and ``n_pruned``: candidates that an exact
+        bound on the remaining trees excluded from the top-k before all trees were
+        evaluated (screens of boosted-tree models without filters or Pareto objectives;
+        it depends on the order chunks finish in, the result does not). A KeyboardInterrupt
+        stops the screen and returns what it has (``interrupted=True``).
 
     Raises:
         ScreenError: invalid candidates or options, or a model that does not fit them.
@@ -437,24 +489,35 @@ def screen(
         _check_model(other, elements, conditions, what=f"pareto[{i}] model")
 
     sign = 1.0 if objective == "max" else -1.0
+    pruner = None
+    if _PRUNE and not pareto and not _filters_active(filters) and (
+            total is None or total >= _PRUNE_MIN):
+        pruner = make_pruner(model, elements, _condition_values(model, conditions))
     job = _Job(model, list(elements), dict(conditions) if conditions else None, filters,
-               [tuple(p) for p in (pareto or ())], top_k, sign, pareto_signs)
+               [tuple(p) for p in (pareto or ())], top_k, sign, pareto_signs, pruner)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total, unit="comp", unit_scale=True, desc="screening")
 
-    n_screened = n_passed = 0
+    n_screened = n_passed = n_pruned = 0
     best: dict[str, np.ndarray] | None = None
     front: dict[str, np.ndarray] | None = None
     interrupted = False
     t0 = time.perf_counter()
 
+    def threshold() -> float:
+        """The k-th best score so far (what a new chunk must beat), or -inf."""
+        if best is None or len(best["mean"]) < top_k:
+            return -np.inf
+        return float(sign * best["mean"][-1])
+
     def absorb(res: dict[str, Any]) -> None:
-        nonlocal n_screened, n_passed, best, front
+        nonlocal n_screened, n_passed, n_pruned, best, front
         n_screened += res["n"]
         n_passed += res["n_passed"]
+        n_pruned += res["n_pruned"]
         best = _merge(best, res["best"], top_k, sign)
         front = _merge_front(front, res["front"], job)
         if bar is not None:
@@ -464,9 +527,9 @@ def screen(
 
     try:
         if client is not None:
-            _run_dask(client, chunks, job, absorb)
+            _run_dask(client, chunks, job, absorb, threshold)
         else:
-            _run_local(chunks, job, absorb, n_jobs or _usable_cores())
+            _run_local(chunks, job, absorb, threshold, n_jobs or _usable_cores())
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -477,6 +540,7 @@ def screen(
     result.attrs.update(
         n_screened=n_screened,
         n_passed=n_passed,
+        n_pruned=n_pruned,
         n_total=total,
         elapsed_s=elapsed,
         throughput_per_s=n_screened / elapsed if elapsed > 0 else float("nan"),
@@ -538,11 +602,12 @@ def _with_threads(model: Any, threads: int) -> Any:
 
 
 def _run_local(chunks: Iterator[np.ndarray], job: _Job,
-               absorb: Callable[[dict[str, Any]], None], n_jobs: int) -> None:
+               absorb: Callable[[dict[str, Any]], None], threshold: Callable[[], float],
+               n_jobs: int) -> None:
     if n_jobs == 1:
         start = 0
         for X in chunks:
-            absorb(job.run(X, start))
+            absorb(job.run(X, start, threshold()))
             start += len(X)
         return
     from concurrent.futures import ThreadPoolExecutor
@@ -557,8 +622,8 @@ def _run_local(chunks: Iterator[np.ndarray], job: _Job,
     # numpy and XGBoost release the GIL in their kernels, so chunks overlap on threads
     pool = ThreadPoolExecutor(n_jobs, thread_name_prefix="matopt-screen")
     try:
-        _pipeline(chunks, lambda X, start: pool.submit(job.run, X, start), absorb, n_jobs + 1,
-                  start=len(first))
+        _pipeline(chunks, lambda X, start: pool.submit(job.run, X, start, threshold()),
+                  absorb, n_jobs + 1, start=len(first))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -586,7 +651,8 @@ def _pipeline(chunks: Iterator[np.ndarray], submit: Callable[[np.ndarray, int], 
 
 
 def _run_dask(client: Any, chunks: Iterator[np.ndarray], job: _Job,
-              absorb: Callable[[dict[str, Any]], None]) -> None:
+              absorb: Callable[[dict[str, Any]], None], threshold: Callable[[], float]
+              ) -> None:
     nthreads = list(client.nthreads().values())
     if not nthreads:
         raise ScreenError("the Dask client has no workers: start a cluster with workers first")
@@ -597,7 +663,8 @@ def _run_dask(client: Any, chunks: Iterator[np.ndarray], job: _Job,
     try:
         _pipeline(
             chunks,
-            lambda X, start: client.submit(_run_chunk, job_future, X, start, pure=False),
+            lambda X, start: client.submit(_run_chunk, job_future, X, start, threshold(),
+                                           pure=False),
             absorb,
             2 * sum(nthreads),  # keeps every worker busy while bounding what is in memory
         )
@@ -621,7 +688,7 @@ def _to_frame(rows: dict[str, np.ndarray] | None, job: _Job) -> pd.DataFrame:
         from ..core.composition import _fmt
 
         frame.insert(0, "formula", [
-            "".join(f"{e}{_fmt(v, 4)}" for e, v in zip(elements, row) if v > 0)
+            "".join(f"{e}{_fmt(v, 4)}" for e, v in zip(elements, row, strict=True) if v > 0)
             for row in rows["X"].tolist()])
     frame["mean"] = rows["mean"]
     frame["std"] = rows["std"]

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from jupyter_matopt import CompositionSpace, load_dataset
 from screen_helpers import FAST, LinearModel
 
+from jupyter_matopt import CompositionSpace, load_dataset
 
 
 @pytest.fixture

@@ -67,10 +67,11 @@ def brute_top(mean: np.ndarray, keep: np.ndarray, k: int, objective: str = "max"
 
 
 def brute_front(Y: np.ndarray) -> np.ndarray:
-    """Positions of the non-dominated rows of Y (all maximized), O(n^2)."""
-    out = []
-    for i in range(len(Y)):
-        dominated = np.any(np.all(Y >= Y[i], axis=1) & np.any(Y > Y[i], axis=1))
-        if not dominated:
-            out.append(i)
-    return np.asarray(out, dtype=int)
+    """Positions of the non-dominated rows of Y (all maximized): every pair compared."""
+    dominated = np.zeros(len(Y), dtype=bool)
+    for s in range(0, len(Y), 256):
+        B = Y[s:s + 256]
+        ge = (Y[:, None, :] >= B[None, :, :]).all(axis=2)
+        gt = (Y[:, None, :] > B[None, :, :]).any(axis=2)
+        dominated[s:s + 256] = (ge & gt).any(axis=0)
+    return np.flatnonzero(~dominated)

@@ -8,9 +8,9 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
-from screen_helpers import LinearModel, brute_front, brute_top
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from screen_helpers import LinearModel, brute_front, brute_top
 
 from jupyter_matopt import CompositionSpace
 from jupyter_matopt.screen import ScreenError, screen
@@ -280,3 +280,57 @@ def test_memory_stays_bounded_on_a_2m_grid():
     # size of the stream, far less than the grid's fractions alone (total * 5 * 8 bytes)
     assert peak < 0.8 * total * 5 * 8, f"peak traced memory {peak / 1e6:.1f} MB"
     assert peak < 1.5 * peak_small + 4e6, f"{peak / 1e6:.1f} MB vs {peak_small / 1e6:.1f} MB"
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_running_state_never_exceeds_top_k_plus_front(linear, small_space, monkeypatch, n_jobs):
+    """What the screen keeps between chunks: at most top_k rows plus the Pareto set."""
+    from jupyter_matopt.screen import screening
+
+    other = LinearModel({"Fe": 1.0, "Cr": -2.0, "Ni": 4.0, "Co": 2.0, "Mo": -3.0}, decimals=1)
+    sizes: list[tuple[int, int]] = []
+    merge, merge_front = screening._merge, screening._merge_front
+    state: dict[str, int] = {"front": 0}
+
+    def spy_merge(acc, new, k, sign):
+        out = merge(acc, new, k, sign)
+        sizes.append((len(out["mean"]), state["front"]))
+        return out
+
+    def spy_front(acc, new, job):
+        out = merge_front(acc, new, job)
+        state["front"] = 0 if out is None else len(out["mean"])
+        return out
+
+    monkeypatch.setattr(screening, "_merge", spy_merge)
+    monkeypatch.setattr(screening, "_merge_front", spy_front)
+    res = screen(small_space, linear, top_k=7, chunk_size=150, n_jobs=n_jobs,
+                 pareto=[(other, "max")])
+    front = len(res.attrs["pareto"])
+    assert len(sizes) == -(-small_space.grid_size() // 150) or len(sizes) > 10
+    assert max(s for s, _ in sizes) == 7 and len(res) == 7
+    # the running front is a Pareto set of what was seen: never more than the final one
+    # by more than what later chunks dominate, and never the whole stream
+    assert max(f for _, f in sizes) < small_space.grid_size() / 10
+    assert front <= max(f for _, f in sizes)
+
+
+def test_interrupt_from_the_candidate_stream_returns_a_prefix(linear, small_space):
+    class Stopping(CompositionSpace):
+        def iter_grid(self, chunk_size=262_144):
+            for i, X in enumerate(super().iter_grid(chunk_size)):
+                if i == 3:
+                    raise KeyboardInterrupt
+                yield X
+
+    bounds = zip(small_space.lower, small_space.upper, strict=True)
+    stopping = Stopping(dict(zip(small_space.components, bounds, strict=True)),
+                        step=small_space.step)
+    mean, _ = _full_eval(linear, small_space)
+    for n_jobs in (1, 2):
+        res = screen(stopping, linear, top_k=9, chunk_size=200, n_jobs=n_jobs)
+        n = res.attrs["n_screened"]
+        assert res.attrs["interrupted"] is True and 0 < n <= 600
+        keep = np.zeros(len(mean), bool)
+        keep[:n] = True
+        np.testing.assert_array_equal(res["candidate"].to_numpy(), brute_top(mean, keep, 9))

@@ -3,13 +3,15 @@ Pareto sets, conditions, errors, and the Dask backend on a real LocalCluster."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
 from screen_helpers import FAST, brute_front, brute_top
 
 from jupyter_matopt import CompositionSpace, load_dataset
-from jupyter_matopt.screen import ScreenError, screen
+from jupyter_matopt.screen import ScreenError, screen, screening
 
 STEEL = {"Fe": (0.55, 0.9), "Cr": (0.0, 0.25), "Ni": (0.0, 0.2), "Co": (0.0, 0.2),
          "Mo": (0.0, 0.08)}
@@ -124,7 +126,7 @@ def test_real_model_errors(steel_model):
                steel_model)
     with pytest.raises(ScreenError, match="not conditions of the model"):
         screen(CompositionSpace(STEEL, step=0.05), steel_model, conditions={"T": 300})
-    with pytest.raises(ScreenError, match=r"constraints\[0\] model never saw Cu"):
+    with pytest.raises(ScreenError, match=r"constraints\[0\] model never saw Fe, Cr"):
         space = CompositionSpace({"Fe": (0.6, 1), "Cr": (0, 0.4)}, step=0.05)
         screen(space, steel_model, filters={"constraints": [(_CuOnly(), 0, None)]})
 
@@ -197,3 +199,127 @@ def test_dask_errors_travel_back(client, steel_model):
     with pytest.raises(ScreenError, match="one boolean per candidate"):
         screen(CompositionSpace(STEEL, step=0.05), steel_model, client=client,
                filters={"where": bad})
+
+
+# ------------------------------------------------------------------- exact early exit
+@pytest.fixture
+def prune_always(monkeypatch):
+    """Early exit on screens of any size (it starts at 20,000 candidates otherwise)."""
+    monkeypatch.setattr(screening, "_PRUNE_MIN", 0)
+
+
+def _unpruned(monkeypatch, *args, **kw):
+    monkeypatch.setattr(screening, "_PRUNE", False)
+    try:
+        return screen(*args, **kw)
+    finally:
+        monkeypatch.setattr(screening, "_PRUNE", True)
+
+
+@pytest.mark.parametrize("objective", ["max", "min"])
+def test_early_exit_is_exact(steel_model, steel_space, prune_always, monkeypatch, objective):
+    X, (mean, std) = _full(steel_model, steel_space)
+    want = brute_top(mean, np.ones(len(mean), bool), 40, objective)
+    for chunk_size, n_jobs in [(700, 1), (2500, 2), (100_000, 1)]:
+        res = screen(steel_space, steel_model, top_k=40, objective=objective,
+                     chunk_size=chunk_size, n_jobs=n_jobs)
+        assert res.attrs["n_pruned"] > 0  # some rows never reach the last trees
+        np.testing.assert_array_equal(res["candidate"].to_numpy(), want)
+        np.testing.assert_array_equal(res["mean"].to_numpy(), mean[want])
+        np.testing.assert_array_equal(res["std"].to_numpy(), std[want])
+        assert res.attrs["n_passed"] == res.attrs["n_screened"] == len(X)
+    _same(res, _unpruned(monkeypatch, steel_space, steel_model, top_k=40, objective=objective,
+                         chunk_size=chunk_size, n_jobs=n_jobs))
+
+
+def test_early_exit_on_samples_and_with_conditions(data_dir, hardness_model, prune_always,
+                                                    monkeypatch):
+    cont = CompositionSpace(HEA)
+    kw = dict(top_k=20, n_samples=30_000, seed=2, chunk_size=4096)
+    res = screen(cont, hardness_model, **kw)
+    assert res.attrs["n_pruned"] > 0
+    _same(res, _unpruned(monkeypatch, cont, hardness_model, **kw))
+
+    from jupyter_matopt.models import PropertyModel
+
+    model = PropertyModel(seed=0, **FAST).fit(load_dataset("mpea_yield_temperature",
+                                                           data_dir=data_dir))
+    (cond,) = model.conditions_
+    space = CompositionSpace(HEA, step=0.05)
+    kw = dict(top_k=10, conditions={cond: 600.0}, chunk_size=500, objective="min")
+    res = screen(space, model, **kw)
+    assert res.attrs["n_pruned"] > 0
+    _same(res, _unpruned(monkeypatch, space, model, **kw))
+
+
+def test_no_early_exit_with_filters_or_pareto(steel_model, hardness_model, steel_space,
+                                              prune_always):
+    for kw in ({"filters": {"max_std": 1e9}}, {"pareto": [(hardness_model, "min")]},
+               {"filters": {"constraints": [(hardness_model, None, None)]}}):
+        assert screen(steel_space, steel_model, top_k=5, **kw).attrs["n_pruned"] == 0
+    # an empty filter dict or empty constraints do not switch it off
+    res = screen(steel_space, steel_model, top_k=5, filters={"constraints": [],
+                                                             "in_domain": False})
+    assert res.attrs["n_pruned"] > 0
+
+
+def test_early_exit_checks_the_model_first(steel_model, steel_space):
+    from jupyter_matopt.screen._prune import make_pruner
+
+    assert make_pruner(steel_model, steel_space.components, None) is not None
+    # internals that no longer reproduce the prediction: no early exit, never a wrong one
+    off = copy.copy(steel_model)
+    aggregate = steel_model._aggregate
+
+    def shifted(M, *, calibrated=True):
+        mean, std = aggregate(M, calibrated=calibrated)
+        return mean + 1.0, std
+
+    off._aggregate = shifted
+    assert make_pruner(off, steel_space.components, None) is None
+    assert make_pruner(_CuOnly(), ["Cu"], None) is None
+
+
+def test_screen_is_callable_from_the_package_after_importing_the_subpackage(steel_model):
+    import jupyter_matopt as mo
+    import jupyter_matopt.screen  # noqa: F401 - rebinds mo.screen to the subpackage
+
+    res = mo.screen(CompositionSpace(STEEL, step=0.05), steel_model, top_k=3)
+    assert len(res) == 3 and mo.ScreenError is ScreenError
+
+
+def test_dask_early_exit_equals_local(client, steel_model, steel_space, prune_always):
+    kw = dict(top_k=30, chunk_size=900)
+    local = screen(steel_space, steel_model, **kw)
+    dask = screen(steel_space, steel_model, client=client, **kw)
+    assert local.attrs["n_pruned"] > 0 and dask.attrs["n_pruned"] > 0
+    _same(dask, local)
+
+
+def test_interrupt_from_the_candidate_stream(client, steel_model, steel_space):
+    """Ctrl-C while the next chunk is drawn: each backend returns the exact top-k of the
+    prefix it had merged (chunks still in flight are dropped, so the prefixes may differ)."""
+    X, (mean, _) = _full(steel_model, steel_space)
+    for kw in ({"n_jobs": 1}, {"n_jobs": 2}, {"client": client}):
+        res = screen(_StopAfter(STEEL, step=1 / 60, chunks=4), steel_model, top_k=15,
+                     chunk_size=1000, **kw)
+        n = res.attrs["n_screened"]
+        assert res.attrs["interrupted"] is True and 0 < n <= 4000 < len(X), kw
+        keep = np.zeros(len(X), bool)
+        keep[:n] = True
+        np.testing.assert_array_equal(res["candidate"].to_numpy(), brute_top(mean, keep, 15))
+        np.testing.assert_array_equal(res["mean"].to_numpy(), mean[brute_top(mean, keep, 15)])
+
+
+class _StopAfter(CompositionSpace):
+    """A grid whose stream is interrupted (as by Ctrl-C) after ``chunks`` chunks."""
+
+    def __init__(self, *args, chunks: int, **kw):
+        super().__init__(*args, **kw)
+        self._chunks = chunks
+
+    def iter_grid(self, chunk_size=262_144):
+        for i, X in enumerate(super().iter_grid(chunk_size)):
+            if i == self._chunks:
+                raise KeyboardInterrupt
+            yield X
