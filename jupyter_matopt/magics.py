@@ -223,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep only compositions inside the model's applicability domain")
     s.add_argument("--n-samples", type=int, default=None,
                    help="random samples of a space without a step (default 1,000,000)")
+    s.add_argument("--frame", action="store_true",
+                   help="return the ranked DataFrame instead of the table widget (the frame "
+                        "is kept in mo.session().screen_result either way)")
 
     _add(sub, "status", "what is loaded: dataset, model, CV, space, campaign", "%matopt status")
     s = _add(sub, "help", "show this help, or one subcommand's", "%matopt help suggest")
@@ -631,7 +634,17 @@ class MatoptMagics(Magics):
         result = screen(space, model, top_k=args.top_k, objective=args.objective,
                         filters=filters, n_samples=args.n_samples, progress=True)
         st.screen_result = result
-        return result
+        if args.frame:
+            return result
+        from .widgets import ScreenTable
+
+        # Linked to the last sliders when they cover the screened elements: clicking a row
+        # moves them (and the structure view that follows them) to that composition.
+        sliders = st.sliders
+        elements = set(getattr(space, "elements", ()) or ())
+        if sliders is not None and not elements <= set(getattr(sliders, "elements", ()) or ()):
+            sliders = None
+        return ScreenTable(result, sliders)
 
     def _do_status(self, args: argparse.Namespace) -> Any:
         print(session().summary())

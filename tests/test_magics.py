@@ -26,6 +26,7 @@ from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 import jupyter_matopt as mo  # noqa: E402
 from jupyter_matopt._session import Session  # noqa: E402
+from jupyter_matopt.widgets import ScreenTable  # noqa: E402
 
 STATE = ("dataset", "model", "cv_report", "space", "campaign", "suggestions", "sliders",
          "screen_result")
@@ -367,8 +368,17 @@ def test_suggest_without_a_space_searches_the_sliders(steels_shell, capsys):
 
 def test_screen_ranks_the_space(steels_shell):
     run(steels_shell, f"space {SPACE}")
-    top = run(steels_shell, "screen --top-k 10")
+    top = run(steels_shell, "screen --top-k 10 --frame")
     assert len(top) == 10 and the_session().screen_result is top
+    # Without --frame: the ranked table, linked to the sliders, which a row click moves.
+    sliders = run(steels_shell, "sliders Fe Cr Ni Mo")
+    table = run(steels_shell, "screen --top-k 10")
+    assert isinstance(table, ScreenTable) and table.sliders is sliders
+    assert table.result is the_session().screen_result and len(table.result) == 10
+    table.selected = 3
+    row = table.result.iloc[3]
+    for el in ("Fe", "Cr", "Ni", "Mo"):
+        assert sliders.fractions[el] == pytest.approx(float(row[el]), abs=1e-9)
     model = the_session().model
     cols = ["Fe", "Cr", "Ni", "Mo"]
     mean, _ = model.predict_fractions(top[cols].to_numpy(float), cols, return_std=True)
