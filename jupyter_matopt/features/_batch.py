@@ -28,12 +28,16 @@ import pandas as pd
 
 from ..core.composition import CompositionError, parse_composition
 from ..core.elements import ATOMIC_NUMBER
+from . import _fastparse
 from ._tables import MAX_Z, element_indices, index_map, unsupported_element_error
 
 __all__ = ["Batch", "batch_from_fractions", "batch_from_compositions", "as_items"]
 
 #: Rows per kernel chunk: (chunk, 22) float64 temporaries are ~350 kB, which stays in L2.
 CHUNK_ROWS = 2048
+
+#: Strings per dedup step (see _dedup_strings).
+_DEDUP_CHUNK = 4096
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,8 @@ def as_items(compositions: Any) -> tuple[list[Any], pd.Index]:
                 f"a 2-D array of compositions must have one column, got shape {compositions.shape}"
             )
         compositions = compositions[:, 0]
+    if type(compositions) is list:
+        return compositions, pd.RangeIndex(len(compositions))  # read only: no copy needed
     try:
         items = list(compositions)
     except TypeError:
@@ -212,8 +218,10 @@ def batch_from_compositions(
     """Parse compositions with :func:`jupyter_matopt.core.parse_composition` into a batch.
 
     Repeated formula strings are parsed once (datasets repeat formulas often, and parsing
-    is the slowest step). The result is per-row (padded) unless the batch uses few distinct
-    elements, in which case a shared fraction matrix over their union is cheaper.
+    is the slowest step). Simple formulas are parsed in bulk by
+    :func:`._fastparse.parse_simple`, with bit-identical results; the rest one by one. The
+    result is per-row (padded) unless the batch uses few distinct elements, in which case a
+    shared fraction matrix over their union is cheaper.
 
     Args:
         items: Formulas, mappings or pymatgen Compositions.
@@ -224,38 +232,121 @@ def batch_from_compositions(
     if errors not in ("raise", "nan"):
         raise ValueError(f"errors must be 'raise' or 'nan', got {errors!r}")
     n = len(items)
-    # Dedup only plain strings: dicts are unhashable and Composition equality is tolerant.
-    if n > 1 and set(map(type, items)) <= {str, np.str_}:
-        codes, uniques = pd.factorize(np.asarray(items, dtype=object))
-        distinct: Sequence[Any] = list(uniques)
+    # Dedup only strings: dicts are unhashable and Composition equality is tolerant.
+    dedup = _dedup_strings(items) if n > 1 else None
+    all_str = dedup is not None
+    if dedup is not None:
+        codes, distinct, text = dedup
     else:
-        codes = np.arange(n, dtype=np.intp)
-        distinct = items
+        codes, distinct, text = np.arange(n, dtype=np.intp), items, None
+
+    # Simple formulas ("Fe0.7Ni0.3", "Bi2Te3", "Ba2NdNb(CuO4)2": nearly all of them) are
+    # parsed in bulk, bit-identically; the rest go through parse_composition one by one.
+    fast = _parse_fast(distinct, all_str, text)
+    if fast is None:
+        slow_pos = np.arange(len(distinct), dtype=np.intp)
+        slow_items: Sequence[Any] = distinct
+    else:
+        slow_pos = np.flatnonzero(~fast.handled)
+        slow_items = [distinct[j] for j in slow_pos.tolist()]
 
     # The hot loop: parse_composition and nothing else per item; failures are rare, so
     # they are looked at again (slowly) only if one occurs.
     try:
-        parsed: list[Any] = [parse_composition(x) for x in distinct]
-        ok = np.ones(len(parsed), dtype=bool)
+        parsed: list[Any] = [parse_composition(x) for x in slow_items]
+        slow_ok = np.ones(len(parsed), dtype=bool)
     except CompositionError:
-        parsed = [_parse_or_error(x) for x in distinct]
-        ok = np.fromiter((type(d) is dict for d in parsed), dtype=bool, count=len(parsed))
-    good = parsed if ok.all() else [d for d in parsed if type(d) is dict]
-    batch, unsupported = _pack(good)
-    messages: dict[int, str] = {int(j): str(parsed[j]) for j in np.flatnonzero(~ok)}
-    if unsupported.any():
-        good_pos = np.flatnonzero(ok)
-        for r in np.flatnonzero(unsupported):
-            j = int(good_pos[r])
-            sym = next(s for s in good[r] if s not in index_map())
-            messages[j] = str(unsupported_element_error(sym, f"composition {_short(distinct[j])}"))
-        ok[good_pos[unsupported]] = False
+        parsed = [_parse_or_error(x) for x in slow_items]
+        slow_ok = np.fromiter((type(d) is dict for d in parsed), dtype=bool, count=len(parsed))
+    good = parsed if slow_ok.all() else [d for d in parsed if type(d) is dict]
+    good_pos = slow_pos[slow_ok]  # position in `distinct` of each dict in `good`
+    ok = np.ones(len(distinct), dtype=bool)
+    ok[slow_pos[~slow_ok]] = False
+    messages: dict[int, str] = {int(slow_pos[i]): str(parsed[i]) for i in np.flatnonzero(~slow_ok)}
+    row, sym_idx, vals = _flatten(good, good_pos)
+    if fast is not None and len(fast.row):
+        if len(row):
+            row = np.concatenate([fast.row, row])
+            sym_idx = np.concatenate([fast.sym, sym_idx])
+            vals = np.concatenate([fast.frac, vals])
+        else:
+            row, sym_idx, vals = fast.row, fast.sym, fast.frac
+    beyond = sym_idx >= MAX_Z
+    if beyond.any():
+        # Elements beyond Lr (only parse_composition lets them through): reported, dropped.
+        unsupported = np.zeros(len(distinct), dtype=bool)
+        unsupported[row[beyond]] = True
+        which = {int(j): r for r, j in enumerate(good_pos)}
+        for j in np.flatnonzero(unsupported):
+            sym = next(s for s in good[which[int(j)]] if s not in index_map())
+            messages[int(j)] = str(
+                unsupported_element_error(sym, f"composition {_short(distinct[int(j)])}")
+            )
+        ok[unsupported] = False
     if messages and errors == "raise":
         _raise_for(messages, codes, n, labels)
-    keep = np.full(len(parsed), -1, dtype=np.intp)
+    keep = np.full(len(distinct), -1, dtype=np.intp)
     keep[ok] = np.arange(int(ok.sum()))
+    if not ok.all():
+        entry_ok = ok[row]
+        row, sym_idx, vals = row[entry_ok], sym_idx[entry_ok], vals[entry_ok]
+    batch = _pack(int(ok.sum()), keep[row], sym_idx, vals)
     rows = keep[codes] if n else np.zeros(0, dtype=np.intp)
     return ParsedBatch(batch, rows, n)
+
+
+def _dedup_strings(items: Sequence[Any]) -> tuple[np.ndarray, Sequence[Any], str | None] | None:
+    """``(codes, distinct, text)`` if every item is a string, else None.
+
+    ``distinct`` holds the first occurrence of each formula (str equality, as
+    ``pd.factorize``), ``codes`` the index into it of every item, and ``text`` is
+    ``"\\n".join(distinct)`` when all items are distinct (else None). Chunk by chunk, the
+    join (which is also the type check) brings the strings into cache for the hashing.
+    """
+    n = len(items)
+    first: dict[str, int] = {}  # formula -> position of its first occurrence
+    pos = np.empty(n, dtype=np.intp)
+    parts = []
+    for start in range(0, n, _DEDUP_CHUNK):
+        chunk = items[start : start + _DEDUP_CHUNK]
+        try:
+            parts.append("\n".join(chunk))
+        except TypeError:
+            return None
+        stop = start + len(chunk)
+        pos[start:stop] = np.fromiter(
+            map(first.setdefault, chunk, range(start, stop)), dtype=np.intp, count=len(chunk)
+        )
+    if len(first) == n:
+        return pos, items, "\n".join(parts)
+    firsts = np.fromiter(first.values(), dtype=np.intp, count=len(first))
+    rank = np.empty(n, dtype=np.intp)
+    rank[firsts] = np.arange(len(firsts))
+    return rank[pos], list(first), None
+
+
+def _parse_fast(
+    distinct: Sequence[Any], all_str: bool, text: str | None
+) -> _fastparse.SimpleParse | None:
+    """Bulk-parse the simple formulas among ``distinct``.
+
+    ``all_str`` tells that every item is a string, ``text`` is them joined by newlines if
+    known. Returns None when it is not worth trying; ``row`` indexes ``distinct``.
+    """
+    if not _fastparse.ENABLED or len(distinct) < _fastparse.MIN_ROWS:
+        return None
+    if all_str:
+        return _fastparse.parse_simple(distinct, text)
+    # some items are not strings (e.g. missing values): parse the strings among them
+    where = np.flatnonzero(
+        np.fromiter((isinstance(x, str) for x in distinct), dtype=bool, count=len(distinct))
+    )
+    if len(where) < _fastparse.MIN_ROWS:
+        return None
+    sub = _fastparse.parse_simple([distinct[j] for j in where.tolist()])
+    handled = np.zeros(len(distinct), dtype=bool)
+    handled[where] = sub.handled
+    return _fastparse.SimpleParse(handled, where[sub.row], sub.sym, sub.frac)
 
 
 def _parse_or_error(x: Any) -> dict[str, float] | CompositionError:
@@ -280,16 +371,16 @@ def _raise_for(messages: dict[int, str], codes: np.ndarray, n: int, labels: Any)
     raise CompositionError(f"{len(bad)} invalid composition(s): {shown}{more}")
 
 
-def _pack(parsed: list[dict[str, float]]) -> tuple[Batch, np.ndarray]:
-    """Scatter parsed dicts into a padded (per-row) batch, or a shared one for few elements.
+def _flatten(
+    parsed: list[dict[str, float]], pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat ``(row, element index, fraction)`` entries of parsed dicts; ``pos`` are the rows.
 
-    Returns the batch and a mask over ``parsed`` of the rows left out of it because they
-    hold an element beyond Lr.
+    Element indices are ``Z - 1`` and may be >= MAX_Z (elements beyond Lr).
     """
-    n = len(parsed)
-    lens = np.fromiter(map(len, parsed), dtype=np.intp, count=n)
+    lens = np.fromiter(map(len, parsed), dtype=np.intp, count=len(parsed))
     total = int(lens.sum())
-    # One flat pass over all (symbol, fraction) pairs; the scatter below is vectorized.
+    # One flat pass over all (symbol, fraction) pairs; the scatter in _pack is vectorized.
     sym_idx = np.fromiter(
         map(ATOMIC_NUMBER.__getitem__, itertools.chain.from_iterable(parsed)),
         dtype=np.intp,
@@ -299,17 +390,15 @@ def _pack(parsed: list[dict[str, float]]) -> tuple[Batch, np.ndarray]:
     vals = np.fromiter(
         itertools.chain.from_iterable(map(dict.values, parsed)), dtype=np.float64, count=total
     )
-    row = np.repeat(np.arange(n, dtype=np.intp), lens)
-    unsupported = np.zeros(n, dtype=bool)
-    beyond = sym_idx >= MAX_Z
-    if beyond.any():
-        # Drop rows with an element beyond Lr; the caller reports them.
-        unsupported[row[beyond]] = True
-        entry_ok = ~unsupported[row]
-        sym_idx, vals = sym_idx[entry_ok], vals[entry_ok]
-        lens = lens[~unsupported]
-        n, total = len(lens), int(lens.sum())
-        row = np.repeat(np.arange(n, dtype=np.intp), lens)
+    return np.repeat(np.asarray(pos, dtype=np.intp), lens), sym_idx, vals
+
+
+def _pack(n: int, row: np.ndarray, sym_idx: np.ndarray, vals: np.ndarray) -> Batch:
+    """Scatter entries (row in ``0..n-1``, element index, fraction; one entry per element
+    of a row, in any order) into a padded (per-row) batch, or a shared one for few elements.
+    """
+    lens = np.bincount(row, minlength=n) if n else np.zeros(0, dtype=np.intp)
+    total = len(row)
     width = int(lens.max()) if n else 1
     union = np.unique(sym_idx)
     k = len(union)
@@ -318,14 +407,16 @@ def _pack(parsed: list[dict[str, float]]) -> tuple[Batch, np.ndarray]:
         col = np.searchsorted(union, sym_idx)
         X = np.zeros((n, k))
         X[row, col] = vals
-        return Batch(_normalize_rows(X), union.astype(np.intp)), unsupported
+        return Batch(_normalize_rows(X), union.astype(np.intp))
     # Within a row, elements in Z order (see batch_from_fractions); rows stay contiguous.
-    order = np.lexsort((sym_idx, row))
-    sym_idx, vals = sym_idx[order], vals[order]
+    key = row * MAX_Z + sym_idx  # unique: an element appears once per row
+    if total > 1 and not (key[1:] > key[:-1]).all():
+        order = np.argsort(key)
+        row, sym_idx, vals = row[order], sym_idx[order], vals[order]
     pos = np.arange(total, dtype=np.intp) - np.repeat(np.cumsum(lens) - lens, lens)
     frac = np.zeros((n, width))
     idx = np.zeros((n, width), dtype=np.intp)
     frac[row, pos] = vals
     idx[row, pos] = sym_idx
     # parse_composition already returns fractions; renormalizing keeps the invariant exact.
-    return Batch(_normalize_rows(frac), idx), unsupported
+    return Batch(_normalize_rows(frac), idx)
