@@ -152,6 +152,17 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "tasks": {},
     }
+    from jupyter_matopt.models import XGB_DEFAULTS
+
+    defaults = PropertyModel()
+    print(
+        f"model: PropertyModel() defaults: {defaults.n_ensemble} members, preset "
+        f"{defaults.preset!r}, XGBoost {XGB_DEFAULTS}"
+        + (", tune=True" if args.tune else "")
+        + "; chosen by inner CV on the training rows of outer fold 0 only",
+        flush=True,
+    )
+    results["defaults"] = {"n_ensemble": defaults.n_ensemble, "xgboost": dict(XGB_DEFAULTS)}
     rows = []
     for name in args.tasks:
         spec = TASKS[name]

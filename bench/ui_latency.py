@@ -82,7 +82,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     model, ds = _fit_model(args.data_dir)
-    print(f"model: {type(model).__name__} on {len(ds)} rows of {ds.name} "
+    rounds = model._effective_params(len(ds))
+    print(f"model: {type(model).__name__} on {len(ds)} rows of {ds.name}: "
+          f"{len(model.members_)} members x {rounds['n_estimators']} trees of depth "
+          f"{rounds['max_depth']}, {len(model.feature_names_)} features "
           f"({time.perf_counter() - t0:.1f} s to fit)")
 
     # ten elements of the steels set, starting at the data's mean composition
@@ -159,9 +162,11 @@ def main() -> None:
           f"cpu {'OK' if fc <= 5 else 'MISSED'}")
     print()
     tw, tc = statistics.median(tern.wall), statistics.median(tern.cpu)
+    tw95, tc95 = _stats(tern.wall)[1], _stats(tern.cpu)[1]
     nw, ncpu = statistics.median(naive_tern.wall) * scale, statistics.median(naive_tern.cpu) * scale
     print(f"ternary map, resolution {args.resolution} ({len(grid):,} points, one call): "
-          f"wall median {tw:6.1f} ms | cpu median {tc:6.1f} ms")
+          f"wall median {tw:6.1f} ms p95 {tw95:6.1f} ms | cpu median {tc:6.1f} ms "
+          f"p95 {tc95:6.1f} ms")
     print(f"  reference (formula strings -> model.predict, from 1,000 rows): wall {nw:6.1f} ms | "
           f"cpu {ncpu:6.1f} ms; ratio {nw / tw:4.1f}x wall, {ncpu / tc:4.1f}x cpu")
     print(f"  goal < 150 ms: wall {'OK' if tw < 150 else 'MISSED'}, "

@@ -241,85 +241,130 @@ class ElementAttributor:
         self.element_names = self.elements + ([ABSENT] if absent_needed else []) + self.conditions
         self._absent_col = k if absent_needed else -1
         self._cond_offset = k + int(absent_needed)
+        self._precompute()
+
+    def _precompute(self) -> None:
+        """Constant index arrays and property matrices of :meth:`per_element`.
+
+        The slider calls ``per_element`` for one row at a time, where numpy call overhead
+        dominates: features are fused into a few groups so that a call runs a fixed, small
+        number of numpy operations whatever the number of features.
+        """
+        k = len(self.elements)
+
+        def group(kind: str) -> tuple[np.ndarray, np.ndarray]:
+            items = self.kind_groups[kind]
+            idx = np.array([i for i, _ in items], dtype=np.intp)
+            V = np.stack([v for _, v in items], axis=1) if items else np.zeros((k, 0))
+            return idx, V
+
+        self._mean_idx, self._mean_V = group("mean")
+        self._avg_idx, self._avg_V = group("avg_dev")
+        self._ent_idx = np.array([i for i, kind in self.additive if kind == "entropy"], np.intp)
+        # deviation-split features, in this order: mean, avg_dev, entropy
+        self._dev_idx = np.concatenate([self._mean_idx, self._avg_idx, self._ent_idx])
+        self._dev_mu = self.mu[self._dev_idx] if len(self._dev_idx) else np.zeros(0)
+        # indicator features: minimum, maximum, range and mode over one stacked value matrix
+        parts = [group(kind) for kind in ("minimum", "maximum", "range", "mode")]
+        self._ind_idx = np.concatenate([idx for idx, _ in parts])
+        self._ind_V = np.concatenate([V for _, V in parts], axis=1)
+        sizes = np.cumsum([0] + [len(idx) for idx, _ in parts])
+        self._ind_slices = {
+            kind: slice(int(sizes[j]), int(sizes[j + 1]))
+            for j, kind in enumerate(("minimum", "maximum", "range", "mode"))
+        }
+        self._split_idx = np.concatenate([self._dev_idx, self._ind_idx])
+        self._frac_idx = np.array([i for i, _ in self.frac_feature], dtype=np.intp)
+        self._frac_col = np.array(
+            [j if j >= 0 else self._absent_col for _, j in self.frac_feature], dtype=np.intp
+        )
+        self._other_idx = np.array(self.other, dtype=np.intp)
+        self._cond_idx = np.array(self.cond_feature, dtype=np.intp)
+        self._cond_cols = self._cond_offset + np.arange(len(self.cond_feature), dtype=np.intp)
+        P = np.zeros((len(self.property_index), len(self.property_names)))
+        P[np.arange(len(self.property_index)), self.property_index] = 1.0
+        self._property_matrix = P
 
     def per_property(self, phi: np.ndarray) -> np.ndarray:
         """Sum ``(n, p)`` feature contributions into ``(n, n_properties)``."""
-        out = np.zeros((phi.shape[0], len(self.property_names)))
-        np.add.at(out.T, self.property_index, phi.T)
-        return out
+        return np.asarray(phi, dtype=np.float64) @ self._property_matrix
 
     def per_element(self, C: np.ndarray, phi: np.ndarray) -> np.ndarray:
         """Split ``(n, p)`` contributions of rows with fractions ``C`` (n, k, rows sum to 1)."""
         n, k = C.shape
         E = np.zeros((n, len(self.element_names)))
-        present = C > 0
-
-        def deviation_split(idx: list[int], T: np.ndarray) -> None:
-            # T: (n, k, m) element terms of additive features idx; f = T.sum(1).
-            dev = T - C[:, :, None] * self.mu[idx][None, None, :]
-            tot = dev.sum(axis=1)
-            abs_dev = np.abs(dev)
-            abs_tot = abs_dev.sum(axis=1)
-            signed_ok = np.abs(tot) >= 0.5 * abs_tot
-            with np.errstate(divide="ignore", invalid="ignore"):
-                W = np.where(
-                    signed_ok[:, None, :], dev / tot[:, None, :], abs_dev / abs_tot[:, None, :]
-                )
-            degenerate = ~(abs_tot > 0)
-            if degenerate.any():
-                W = np.where(degenerate[:, None, :], C[:, :, None], W)
-            W = np.nan_to_num(W, nan=0.0, posinf=0.0, neginf=0.0)
-            E[:, :k] += np.einsum("nkm,nm->nk", W, phi[:, idx])
-
-        def indicator_split(idx: list[int], W: np.ndarray) -> None:
-            W = _normalize(W)
-            E[:, :k] += np.einsum("nkm,nm->nk", W, phi[:, idx])
-
-        for kind, items in self.kind_groups.items():
-            if not items or k == 0:
-                continue
-            idx = [i for i, _ in items]
-            V = np.stack([v for _, v in items], axis=1)  # (k, m)
-            if kind == "mean":
-                deviation_split(idx, C[:, :, None] * V[None])
-            elif kind == "avg_dev":
-                mean = C @ V  # (n, m)
-                deviation_split(idx, C[:, :, None] * np.abs(V[None] - mean[:, None, :]))
-            else:
-                Vb = np.broadcast_to(V[None], (n, k, V.shape[1]))
-                pres = present[:, :, None]
-                vmin = np.where(pres, Vb, np.inf).min(axis=1, keepdims=True)
-                vmax = np.where(pres, Vb, -np.inf).max(axis=1, keepdims=True)
-                at_min = (pres & (Vb == vmin)).astype(float)
-                at_max = (pres & (Vb == vmax)).astype(float)
-                if kind == "minimum":
-                    W = at_min
-                elif kind == "maximum":
-                    W = at_max
-                elif kind == "range":
-                    W = 0.5 * _normalize(at_min) + 0.5 * _normalize(at_max)
-                else:  # mode: element(s) with the largest fraction, smallest value on ties
-                    cmax = C.max(axis=1, keepdims=True)
-                    ties = ((cmax - C) <= (_MODE_ATOL + _MODE_RTOL * cmax))[:, :, None]
-                    tmin = np.where(ties, Vb, np.inf).min(axis=1, keepdims=True)
-                    W = (ties & (Vb == tmin)).astype(float)
-                # a statistic with no attaining element (cannot happen for valid rows) falls
-                # back to atomic fractions
-                empty = W.sum(axis=1, keepdims=True) == 0
-                W = np.where(empty, C[:, :, None], W)
-                indicator_split(idx, W)
-        for i, kind in self.additive:
-            if kind == "entropy" and k:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    T = np.where(C > 0, -_GAS_R * C * np.log(C), 0.0)
-                deviation_split([i], T[:, :, None])
-        for i, j in self.frac_feature:
-            if j >= 0:
-                E[:, j] += phi[:, i]
-            else:
-                E[:, self._absent_col] += phi[:, i]
-        if self.other and k:
-            E[:, :k] += C * phi[:, self.other].sum(axis=1)[:, None]
-        for t, i in enumerate(self.cond_feature):
-            E[:, self._cond_offset + t] += phi[:, i]
+        if k and len(self._split_idx):
+            W = np.concatenate([self._deviation_weights(C), self._indicator_weights(C)], axis=2)
+            E[:, :k] = np.einsum("nkm,nm->nk", W, phi[:, self._split_idx])
+        if len(self._frac_idx):
+            # one column per fraction feature; unlisted elements share the "absent" column
+            np.add.at(E.T, self._frac_col, phi[:, self._frac_idx].T)
+        if len(self._other_idx) and k:
+            E[:, :k] += C * phi[:, self._other_idx].sum(axis=1)[:, None]
+        if len(self._cond_idx):
+            E[:, self._cond_cols] += phi[:, self._cond_idx]
         return E
+
+    def _deviation_weights(self, C: np.ndarray) -> np.ndarray:
+        """``(n, k, m)`` shares of additive features (mean, avg_dev, entropy), see module doc."""
+        n, k = C.shape
+        Cx = C[:, :, None]
+        terms = []
+        if len(self._mean_idx):
+            terms.append(Cx * self._mean_V[None])
+        if len(self._avg_idx):
+            mean = C @ self._avg_V  # (n, m)
+            terms.append(Cx * np.abs(self._avg_V[None] - mean[:, None, :]))
+        if len(self._ent_idx):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                T = np.where(C > 0, -_GAS_R * C * np.log(C), 0.0)
+            terms.append(np.repeat(T[:, :, None], len(self._ent_idx), axis=2))
+        if not terms:
+            return np.zeros((n, k, 0))
+        T = np.concatenate(terms, axis=2) if len(terms) > 1 else terms[0]
+        dev = T - Cx * self._dev_mu[None, None, :]
+        tot = dev.sum(axis=1)
+        abs_dev = np.abs(dev)
+        abs_tot = abs_dev.sum(axis=1)
+        signed_ok = np.abs(tot) >= 0.5 * abs_tot
+        with np.errstate(divide="ignore", invalid="ignore"):
+            W = np.where(
+                signed_ok[:, None, :], dev / tot[:, None, :], abs_dev / abs_tot[:, None, :]
+            )
+        degenerate = ~(abs_tot > 0)
+        if degenerate.any():
+            W = np.where(degenerate[:, None, :], Cx, W)
+        return np.nan_to_num(W, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def _indicator_weights(self, C: np.ndarray) -> np.ndarray:
+        """``(n, k, m)`` weights of minimum, maximum, range and mode features."""
+        n, k = C.shape
+        V = self._ind_V
+        if V.shape[1] == 0:
+            return np.zeros((n, k, 0))
+        pres = (C > 0)[:, :, None]
+        Vb = np.broadcast_to(V[None], (n, k, V.shape[1]))
+        vmin = np.where(pres, Vb, np.inf).min(axis=1, keepdims=True)
+        vmax = np.where(pres, Vb, -np.inf).max(axis=1, keepdims=True)
+        at_min = (pres & (Vb == vmin)).astype(float)
+        at_max = (pres & (Vb == vmax)).astype(float)
+        W = np.empty((n, k, V.shape[1]))
+        sl = self._ind_slices
+        W[:, :, sl["minimum"]] = _normalize(at_min[:, :, sl["minimum"]])
+        W[:, :, sl["maximum"]] = _normalize(at_max[:, :, sl["maximum"]])
+        r = sl["range"]
+        W[:, :, r] = 0.5 * _normalize(at_min[:, :, r]) + 0.5 * _normalize(at_max[:, :, r])
+        mo = sl["mode"]
+        if mo.stop > mo.start:
+            # element(s) with the largest fraction, smallest value on ties
+            cmax = C.max(axis=1, keepdims=True)
+            ties = ((cmax - C) <= (_MODE_ATOL + _MODE_RTOL * cmax))[:, :, None]
+            Vm = Vb[:, :, mo]
+            tmin = np.where(ties, Vm, np.inf).min(axis=1, keepdims=True)
+            W[:, :, mo] = _normalize((ties & (Vm == tmin)).astype(float))
+        # a statistic with no attaining element (cannot happen for valid rows) falls back to
+        # atomic fractions
+        empty = W.sum(axis=1, keepdims=True) == 0
+        if empty.any():
+            W = np.where(empty, C[:, :, None], W)
+        return W

@@ -391,8 +391,6 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         model.prevalence_ = float(_expect(meta, "prevalence", (int, float)))
     model.feature_means_ = np.nan_to_num(_float_list(meta, "feature_means", p))
     model.shap_importance_ = np.nan_to_num(_float_list(meta, "shap_importance", p))
-    s = model.shap_importance_.sum()
-    model.feature_importances_ = model.shap_importance_ / s if s > 0 else model.shap_importance_
     best = _expect(meta, "best_params", dict, nullable=True)
     if best is not None:
         model.best_params_ = best
@@ -430,6 +428,7 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
     model._pred_threads = [-1] * len(boosters)
     model._attributors = {}
     model._used_mask = None
+    model._importance_X = np.zeros((0, p))
     check = _expect(meta, "check", dict)
     check_X = _float_list({"X": [v for row in _expect(check, "X", list) for v in row]}, "X")
     n_check = len(_expect(check, "X", list))

@@ -58,7 +58,13 @@ class Evaluator:
         # one explanation carries everything: TreeSHAP needs the member outputs anyway, so
         # prediction, calibrated std and the domain verdict come with it at no extra cost
         classification = exp.probability is not None
-        per = exp.per_element
+        # the plain arrays, not the per_element Series: a pandas Series costs as much as the
+        # rest of this method
+        names = getattr(exp, "element_names", None)
+        values = getattr(exp, "element_contributions", None)
+        if names is None or values is None:
+            per = exp.per_element
+            names, values = list(per.index), per.to_numpy()
         result = {
             "mean": _finite_or_none(exp.probability if classification else exp.prediction),
             "std": _finite_or_none(exp.std),
@@ -66,7 +72,11 @@ class Evaluator:
             "target": self.target,
             "in_domain": bool(exp.in_domain),
             "reason": str(exp.domain_reason or ""),
-            "contributions": {str(k): float(v) for k, v in per.items() if np.isfinite(v)},
+            "contributions": {
+                str(k): float(v)
+                for k, v in zip(names, np.asarray(values, dtype=float).tolist(), strict=True)
+                if np.isfinite(v)
+            },
         }
         if classification:
             result["contributions_units"] = "log-odds"

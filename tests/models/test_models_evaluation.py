@@ -123,3 +123,75 @@ def test_cv_on_tuple_data(enthalpy) -> None:
         n_splits=3,
     )
     assert len(report.folds) == 3 and report.units == ""
+
+
+def test_calibration_report_is_honest_and_improves_coverage(steels) -> None:
+    """The report's coverages are the held-out shares inside the 68 %/95 % intervals."""
+    from jupyter_matopt.models import coverage
+
+    report = PropertyModel(n_ensemble=3, params=FAST, calibrate=False).cross_validate(
+        steels, protocol="matbench"
+    )
+    par = report.parity
+    r = par["y_true"].to_numpy(float) - par["y_pred"].to_numpy(float)
+    again = coverage(r, par["y_std"].to_numpy(float))
+    assert report.calibration["coverage_68"] == pytest.approx(again["coverage_68"])
+    assert report.calibration["coverage_95"] == pytest.approx(again["coverage_95"])
+    share68 = np.mean(np.abs(r) <= 0.994457883209753 * par["y_std"].to_numpy(float))
+    assert report.calibration["coverage_68"] == pytest.approx(share68)
+    raw = coverage(r, par["y_std_raw"].to_numpy(float))
+    assert report.calibration["raw_coverage_95"] == pytest.approx(raw["coverage_95"])
+    # the raw ensemble spread is overconfident; the cross-fitted calibration is much closer
+    assert abs(report.calibration["coverage_95"] - 0.95) < abs(raw["coverage_95"] - 0.95)
+    assert abs(report.calibration["coverage_68"] - 0.68) < 0.12
+    assert {"coverage_68", "coverage_95"} <= set(report.folds.columns)
+    for f, part in par.groupby("fold"):
+        rf = part["y_true"].to_numpy(float) - part["y_pred"].to_numpy(float)
+        cov = coverage(rf, part["y_std"].to_numpy(float))
+        assert report.folds.loc[f, "coverage_95"] == pytest.approx(cov["coverage_95"])
+
+
+def test_fit_time_calibration_reports_coverage(steels) -> None:
+    m = PropertyModel(n_ensemble=2, params=FAST).fit(steels.subset(range(200)))
+    cal = m.calibration_
+    assert cal["method"].startswith("internal 5-fold CV") and cal["n"] == 200
+    for key in ("coverage_68", "coverage_95", "raw_coverage_68", "raw_coverage_95"):
+        assert 0.0 <= cal[key] <= 1.0
+    assert abs(cal["coverage_95"] - 0.95) <= abs(cal["raw_coverage_95"] - 0.95)
+
+
+def test_group_protocol_keeps_repeated_formulas_together(enthalpy) -> None:
+    base = enthalpy.subset(range(60))
+    comps = list(base.compositions) * 3  # every formula three times, as repeated measurements
+    y = np.concatenate([base.y, base.y + 0.01, base.y - 0.01])
+    report = cross_validate(
+        PropertyModel(n_ensemble=1, params=FAST, calibrate=False), (comps, y), protocol="group"
+    )
+    assert len(report.folds) == 5 and len(report.parity) == len(comps)
+    fold_of: dict[str, set[int]] = {}
+    for comp, fold in zip(report.parity["composition"], report.parity["fold"], strict=True):
+        fold_of.setdefault(comp, set()).add(int(fold))
+    assert all(len(f) == 1 for f in fold_of.values())  # no formula on both sides of a split
+    # random CV on the same data leaks: every test formula is also in training
+    rand = cross_validate(
+        PropertyModel(n_ensemble=1, params=FAST, calibrate=False), (comps, y), protocol="random"
+    )
+    assert rand.summary["mae"] < report.summary["mae"]
+
+
+def test_ood_report_leave_cluster_and_element_directly(steels) -> None:
+    model = PropertyModel(n_ensemble=1, params=FAST, calibrate=False)
+    lco = model.cross_validate(steels, protocol="leave-cluster-out", n_clusters=3)
+    assert lco.protocol == "leave-cluster-out" and len(lco.folds) == 3
+    assert sorted(lco.parity["row"]) == list(range(len(steels)))  # each row held out once
+    assert set(lco.folds["split"]) == {"cluster 0", "cluster 1", "cluster 2"}
+    assert {"mae", "rmse", "r2", "coverage_68", "coverage_95", "in_domain_share"} <= set(
+        lco.folds.columns
+    )
+    leo = model.cross_validate(steels, protocol="leave-one-element-out", elements=["W", "Ti"])
+    assert list(leo.folds["split"]) == ["element W", "element Ti"]
+    w = leo.parity[leo.parity["split"] == "element W"]
+    assert w["composition"].str.contains("W").all()
+    assert len(w) == sum("W" in c for c in steels.compositions) == 16
+    # the report of an OOD protocol does not recalibrate the model's std
+    assert not hasattr(model, "std_scale_")

@@ -257,3 +257,37 @@ def test_missing_and_non_model_paths(tmp_path) -> None:
         PropertyModel.load(tmp_path)
     digest = hashlib.sha256(b"").hexdigest()
     assert len(digest) == 64
+
+
+@pytest.mark.parametrize("suffix", ["", ".zip"])
+def test_round_trip_identical_everywhere(steels_model, tmp_path, suffix) -> None:
+    """Predictions, std, domain, explanations and importances are bitwise identical."""
+    loaded = PropertyModel.load(steels_model.save(tmp_path / f"m{suffix}"))
+    els = ["Fe", "Cr", "Ni", "Mo", "Co", "Ti"]
+    X = np.random.default_rng(0).dirichlet(np.ones(len(els)) * 0.5, 2100)  # both batch paths
+    for a, b in zip(steels_model.predict_fractions(X, els, return_domain=True),
+                    loaded.predict_fractions(X, els, return_domain=True), strict=True):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a.equals(b)
+    e1, e2 = steels_model.explain_fractions(X[0], els), loaded.explain_fractions(X[0], els)
+    np.testing.assert_array_equal(e1.feature_contributions, e2.feature_contributions)
+    np.testing.assert_array_equal(e1.element_contributions, e2.element_contributions)
+    assert (e1.prediction, e1.std, e1.base_value) == (e2.prediction, e2.std, e2.base_value)
+    np.testing.assert_array_equal(steels_model.feature_importances_, loaded.feature_importances_)
+    assert loaded.calibration_ == steels_model.calibration_
+    assert loaded.domain_.threshold == steels_model.domain_.threshold
+
+
+@FUZZ
+@given(data=st.binary(max_size=4096))
+def test_random_bytes_as_any_file_raise(saved, data) -> None:
+    for name in ("metadata.json", "m1.json"):
+        path = _copy(saved)
+        try:
+            (path / name).write_bytes(data)
+            with pytest.raises(ModelFileError):
+                PropertyModel.load(path)
+        finally:
+            shutil.rmtree(path.parent)
