@@ -13,7 +13,12 @@ leaderboard. The probability-based AUC is printed beside it, labelled as such.
 
 Hyperparameters: the defaults of ``PropertyModel`` were chosen before this benchmark was run,
 by inner 5-fold CV on the *training* rows of outer fold 0 only (see
-``jupyter_matopt.models._model``); nothing is tuned on the test folds. ``--tune`` additionally
+``jupyter_matopt.models._model``); nothing is tuned on the test folds. Data-dependent choices
+made inside every fit also see training rows only: the classification decision threshold
+(max balanced accuracy of inner out-of-fold probabilities, ``decision_threshold="auto"``),
+whether a regression target gets the zero-inflated two-stage model (``zero_inflated="auto"``:
+non-negative target, >= 20 % exact zeros) and its hard/soft combination (internal held-out
+rows of the std calibration). ``--tune`` additionally
 runs the bounded random search inside every outer training fold (inner CV on training rows).
 
 Usage::
@@ -157,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     defaults = PropertyModel()
     print(
         f"model: PropertyModel() defaults: {defaults.n_ensemble} members, preset "
-        f"{defaults.preset!r}, XGBoost {XGB_DEFAULTS}"
+        f"{defaults.preset!r}, decision_threshold={defaults.decision_threshold!r}, "
+        f"zero_inflated={defaults.zero_inflated!r}, XGBoost {XGB_DEFAULTS}"
         + (", tune=True" if args.tune else "")
         + "; chosen by inner CV on the training rows of outer fold 0 only",
         flush=True,

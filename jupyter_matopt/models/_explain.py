@@ -29,7 +29,10 @@ Per-property contributions sum the six Magpie statistics of each of the 22 prope
 element-fraction features form one entry, ``"element fractions"``; other features keep their
 label; conditions their column name.
 
-For classification, everything is in log-odds (margin) space.
+For classification, everything is in log-odds (margin) space. For zero-inflated (two-stage)
+regression models the contributions explain the regressor stage (the value if the target is
+non-zero): they sum to ``explained_value - base_value``, not to the combined ``prediction``
+(see :class:`Explanation`).
 """
 
 from __future__ import annotations
@@ -68,6 +71,14 @@ class Explanation:
         feature_names / feature_values / feature_contributions: per-feature arrays.
         element_names / element_contributions: per-element arrays (see the module docs).
         property_names / property_contributions: per-property arrays.
+        explained_value: The output the contributions explain: ``base_value + sum`` of any
+            of the three contribution arrays equals it. For ordinary models it is
+            ``prediction`` (the margin for classification); for zero-inflated (two-stage)
+            models it is the *regressor stage's* value, the target if it is non-zero, while
+            ``prediction`` is the combined output of both stages (e.g. 0 for a predicted
+            metal) and does not equal ``base_value + sum``.
+        explained: What the contributions explain, in words (empty for ordinary models).
+        zero_probability: P(target == 0) of the zero stage (zero-inflated models only).
     """
 
     composition: str
@@ -86,6 +97,9 @@ class Explanation:
     property_contributions: np.ndarray
     target: str = ""
     units: str = ""
+    explained_value: float | None = None
+    explained: str = ""
+    zero_probability: float | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
@@ -127,9 +141,20 @@ class Explanation:
         order = np.argsort(-np.abs(frame["contribution"].to_numpy()), kind="stable")
         return frame.iloc[order]
 
+    def __post_init__(self) -> None:
+        if self.explained_value is None:
+            self.explained_value = self.prediction
+
     def __repr__(self) -> str:
         top = self.per_element.sort_values(key=np.abs, ascending=False).head(5)
         parts = ", ".join(f"{k} {v:+.3g}" for k, v in top.items())
+        if self.zero_probability is not None:
+            return (
+                f"Explanation({self.composition!r}: prediction {self.prediction:.4g} "
+                f"(P(zero) {self.zero_probability:.3g}); {self.explained} "
+                f"{self.explained_value:.4g} = base {self.base_value:.4g} + contributions; "
+                f"top elements: {parts})"
+            )
         return (
             f"Explanation({self.composition!r}: prediction {self.prediction:.4g} = base "
             f"{self.base_value:.4g} + contributions; top elements: {parts})"
@@ -143,9 +168,16 @@ class Explanation:
             for k, v in self.per_element.sort_values(key=np.abs, ascending=False).items()
         )
         unit = f" {html.escape(self.units)}" if self.units else ""
+        stage = ""
+        if self.zero_probability is not None:
+            stage = (
+                f"<br>contributions explain the {html.escape(self.explained)}: "
+                f"{self.explained_value:.4g}{unit}"
+            )
         return (
             f"<div><b>{html.escape(self.composition)}</b>: prediction {self.prediction:.4g}{unit}"
-            f" (base {self.base_value:.4g})<table><tr><th>element</th><th>contribution</th></tr>"
+            f" (base {self.base_value:.4g}){stage}"
+            "<table><tr><th>element</th><th>contribution</th></tr>"
             f"{rows}</table></div>"
         )
 

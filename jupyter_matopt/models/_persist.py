@@ -7,6 +7,7 @@ Layout (a directory, or the same files in a ``.zip``)::
                     std calibration, domain statistics (lists), sha256 of every other file,
                     and the sha256 of the metadata itself
     m0.json ...     one XGBoost model per ensemble member (``Booster.save_raw("json")``)
+    z0.json ...     zero-inflated models only: the members of the P(target == 0) stage
     arrays.npz      the applicability domain's reference matrix (read with
                     ``allow_pickle=False``)
 
@@ -47,6 +48,7 @@ FORMAT_VERSION = 1
 METADATA = "metadata.json"
 ARRAYS = "arrays.npz"
 _MEMBER_RE = re.compile(r"^m\d{1,3}\.json$")
+_ZERO_MEMBER_RE = re.compile(r"^z\d{1,3}\.json$")
 _MAX_METADATA_BYTES = 64 * 2**20
 _MAX_FILE_BYTES = 1024 * 2**20
 _INIT_KEYS = {
@@ -61,6 +63,7 @@ _INIT_KEYS = {
     "tune_cv",
     "calibrate",
     "decision_threshold",
+    "zero_inflated",
     "domain_k",
     "domain_quantile",
     "n_jobs",
@@ -118,11 +121,23 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
         name = f"m{i}.json"
         files[name] = bytes(booster.save_raw(raw_format="json"))
         members.append(name)
+    zero_members = []
+    for i, booster in enumerate(getattr(model, "zero_members_", None) or []):
+        name = f"z{i}.json"
+        files[name] = bytes(booster.save_raw(raw_format="json"))
+        zero_members.append(name)
     buf = io.BytesIO()
     np.savez(buf, domain_reference=np.ascontiguousarray(model.domain_.reference, dtype=np.float32))
     files[ARRAYS] = buf.getvalue()
     check_X = np.asarray(model.check_X_, dtype=np.float64)
     check_margins = model._margins(check_X)
+    zero_inflated = None
+    if zero_members:
+        zero_inflated = {
+            "members": zero_members,
+            "mode": model.zero_mode_,
+            "check_margins": _jsonable(model._zero_margins(check_X)),
+        }
     report = getattr(model, "cv_report_", None)
     meta: dict[str, Any] = {
         "format": FORMAT,
@@ -146,12 +161,14 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
         "calibration": _jsonable(model.calibration_),
         "threshold": float(model.threshold_) if model.task_ == "classification" else None,
         "prevalence": float(model.prevalence_) if model.task_ == "classification" else None,
+        "threshold_method": getattr(model, "threshold_method_", None),
         "feature_means": _jsonable(model.feature_means_),
         "shap_importance": _jsonable(model.shap_importance_),
         "best_params": _jsonable(getattr(model, "best_params_", None)),
         "domain": model.domain_.to_metadata(),
         "cv": report.to_dict(parity=False) if report is not None else None,
         "members": members,
+        "zero_inflated": zero_inflated,
         "check": {"X": _jsonable(check_X), "margins": _jsonable(check_margins)},
         "files": {name: _sha256(data) for name, data in files.items()},
     }
@@ -324,11 +341,24 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         members = _str_list(meta, "members")
         if not members or len(members) > 1000:
             raise ModelFileError("metadata lists no ensemble members")
+        zi_meta = (
+            _expect(meta, "zero_inflated", dict, nullable=True)
+            if ("zero_inflated" in meta)
+            else None
+        )
+        zero_members = _str_list(zi_meta, "members") if zi_meta is not None else []
+        if zi_meta is not None and not 1 <= len(zero_members) <= 1000:
+            raise ModelFileError("metadata lists no members of the zero stage")
+        for name in zero_members:
+            if not _ZERO_MEMBER_RE.match(name) or name not in hashes:
+                raise ModelFileError(f"metadata lists an unexpected file name {name!r}")
+        if len(set(zero_members)) != len(zero_members) or len(set(members)) != len(members):
+            raise ModelFileError("metadata lists a member file twice")
         for name in [*members, ARRAYS]:
             if not (_MEMBER_RE.match(name) or name == ARRAYS) or name not in hashes:
                 raise ModelFileError(f"metadata lists an unexpected file name {name!r}")
         blobs: dict[str, bytes] = {}
-        for name in [*members, ARRAYS]:
+        for name in [*members, *zero_members, ARRAYS]:
             data = reader.read(name, _MAX_FILE_BYTES)
             if _sha256(data) != hashes[name]:
                 raise ModelFileError(
@@ -387,8 +417,18 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         if len(classes) != 2 or not all(isinstance(c, (int, float, str, bool)) for c in classes):
             raise ModelFileError("metadata classes must be two labels")
         model.classes_ = np.array(classes)
-        model.threshold_ = float(_expect(meta, "threshold", (int, float)))
+        # files written before the threshold was stored predicted with 0.5
+        thr = (
+            _expect(meta, "threshold", (int, float), nullable=True) if "threshold" in meta else None
+        )
+        model.threshold_ = 0.5 if thr is None else float(thr)
+        if not 0.0 <= model.threshold_ <= 1.0:
+            raise ModelFileError(f"metadata threshold {model.threshold_!r} is not in [0, 1]")
         model.prevalence_ = float(_expect(meta, "prevalence", (int, float)))
+        method = meta.get("threshold_method")
+        model.threshold_method_ = (
+            str(method) if isinstance(method, str) else ("fixed" if thr is None else "unknown")
+        )
     model.feature_means_ = np.nan_to_num(_float_list(meta, "feature_means", p))
     model.shap_importance_ = np.nan_to_num(_float_list(meta, "shap_importance", p))
     best = _expect(meta, "best_params", dict, nullable=True)
@@ -425,6 +465,26 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
             )
         boosters.append(b)
     model.members_ = boosters
+    zero_boosters = []
+    for name in zero_members:
+        b = xgb.Booster()
+        b.load_model(bytearray(blobs[name]))
+        if b.num_features() != p:
+            raise ModelFileError(
+                f"{name} expects {b.num_features()} features, the metadata lists {p}"
+            )
+        b.set_param({"nthread": 1})
+        zero_boosters.append(b)
+    model.zero_members_ = zero_boosters
+    model.zero_inflated_ = bool(zero_boosters)
+    model.zero_mode_ = None
+    if zi_meta is not None:
+        if task != "regression":
+            raise ModelFileError("only a regression model can have a zero stage")
+        mode = zi_meta.get("mode")
+        if mode not in ("hard", "soft"):
+            raise ModelFileError(f"metadata zero_inflated mode {mode!r} is not 'hard' or 'soft'")
+        model.zero_mode_ = mode
     model._pred_threads = [-1] * len(boosters)
     model._attributors = {}
     model._used_mask = None
@@ -442,6 +502,18 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
             "the loaded ensemble does not reproduce the predictions stored at save time "
             "(incompatible XGBoost version or damaged file)"
         )
+    if zi_meta is not None:
+        zc = zi_meta.get("check_margins")
+        try:
+            zc_arr = np.array(zc, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ModelFileError("metadata zero_inflated check_margins must hold numbers") from None
+        got_z = model._zero_margins(check_X)
+        if got_z.shape != zc_arr.shape or not np.allclose(got_z, zc_arr, rtol=1e-6, atol=1e-9):
+            raise ModelFileError(
+                "the loaded zero stage does not reproduce the predictions stored at save time "
+                "(incompatible XGBoost version or damaged file)"
+            )
     model.check_X_ = check_X
     cv = _expect(meta, "cv", dict, nullable=True)
     if cv is not None:
