@@ -111,6 +111,9 @@ def make_pruner(model: Any, elements: Sequence[str], conditions: Mapping[str, fl
         members = list(model.members_)
         if getattr(model, "task_", None) != "regression" or not members:
             return None
+        if getattr(model, "zero_inflated_", False):
+            # the members are only the non-zero stage: their bounds do not bound the output
+            return None
         y_mean, y_scale = float(model.y_mean_), float(model.y_scale_)
         ranges = [_leaf_ranges(b) for b in members]
     except Exception:  # noqa: BLE001 - any other model shape: just no pruning

@@ -4,7 +4,10 @@ running top-k (and optionally a Pareto set) in bounded memory.
 The same call runs on a Dask cluster when given ``client=``: chunks travel as arrays, the
 model (with everything else a chunk needs) is scattered to the workers once, and the merge
 is the same deterministic merge as the local run (ties broken by the candidate's position
-in the stream, results absorbed in stream order), so the results are identical.
+in the stream, results absorbed in stream order), so the results are identical. A worker
+costs about what a local thread does per chunk: its early exit also knows the chunks it
+finished itself (:class:`_Board`), and glibc reuses freed memory while chunks run despite
+Dask's ``MALLOC_TRIM_THRESHOLD_`` (:mod:`._malloc`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import copy
 import dataclasses
 import inspect
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +28,7 @@ import pandas as pd
 
 from ..core import CompositionError, CompositionSpace
 from ..core.elements import ATOMIC_NUMBER
+from ._malloc import reuse_freed_memory
 from ._prune import Pruner, make_pruner
 
 __all__ = ["ScreenError", "screen"]
@@ -198,6 +203,67 @@ def _has_domain(model: Any) -> bool:
 
 
 # ------------------------------------------------------------------------ per-chunk work
+class _Board:
+    """The best scores of the chunks already finished in this process (by local threads, or
+    by one Dask worker), for the early exit of the chunks still to run.
+
+    The client's threshold only covers the chunks merged so far in stream order, several
+    chunks behind; the board knows the chunks finished here at once. A chunk may only use
+    chunks *before* it in the stream: an interrupted screen returns the exact top-k of the
+    prefix it merged, so no row may be dropped because of a later one. Any k distinct
+    candidates before a chunk bound its threshold from below, so the result is the same
+    whatever the board holds; entries are deduplicated by stream position (a re-run task
+    offers its rows again). It keeps at most ``_MAX_ENTRIES`` top-k lists, folding the oldest
+    together (labelled by the later chunk: only ever weaker, never wrong). It travels empty: a
+    Dask worker starts its own from the scattered job.
+    """
+
+    _MAX_ENTRIES = 8
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self._lock = threading.Lock()
+        # (start of the last chunk covered, scores, stream positions), sorted by start
+        self._entries: list[tuple[int, np.ndarray, np.ndarray]] = []
+
+    def _top(self, scores: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The k best distinct candidates of (scores, index)."""
+        index, first = np.unique(index, return_index=True)
+        scores = scores[first]
+        if len(scores) > self.k:
+            part = np.argpartition(scores, len(scores) - self.k)[-self.k:]
+            scores, index = scores[part], index[part]
+        return scores, index
+
+    def tau(self, start: int) -> float:
+        """The k-th best score of the candidates of finished chunks before ``start``."""
+        with self._lock:
+            parts = [(sc, ix) for s, sc, ix in self._entries if s < start]
+        if not parts:
+            return -np.inf
+        scores, _ = self._top(np.concatenate([p[0] for p in parts]),
+                              np.concatenate([p[1] for p in parts]))
+        return float(scores.min()) if len(scores) >= self.k else -np.inf
+
+    def offer(self, start: int, scores: np.ndarray, index: np.ndarray) -> None:
+        """The best rows of the chunk starting at ``start``."""
+        ok = np.isfinite(scores)
+        entry = (start, *self._top(scores[ok], index[ok]))
+        with self._lock:
+            entries = sorted([*self._entries, entry], key=lambda e: e[0])
+            while len(entries) > self._MAX_ENTRIES:
+                (_, sc0, ix0), (start1, sc1, ix1) = entries[0], entries[1]
+                entries[:2] = [(start1, *self._top(np.concatenate([sc0, sc1]),
+                                                   np.concatenate([ix0, ix1])))]
+            self._entries = entries
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"k": self.k}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["k"])  # type: ignore[misc]
+
+
 @dataclass
 class _Job:
     """Everything a chunk needs besides its rows: scattered to Dask workers once."""
@@ -211,6 +277,10 @@ class _Job:
     sign: float = 1.0
     pareto_signs: Sequence[float] = field(default_factory=list)
     pruner: Pruner | None = None
+    board: _Board = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.board = _Board(self.top_k)
 
     def evaluate(self, X: np.ndarray) -> dict[str, np.ndarray]:
         """Per-row predictions and the mask of rows that pass the filters."""
@@ -270,13 +340,20 @@ class _Job:
     def run(self, X: np.ndarray, start: int, tau: float = -np.inf) -> dict[str, Any]:
         """Evaluate one chunk and keep only its best rows (what a worker sends back).
 
-        ``tau`` is the k-th best score (``sign * mean``) of the candidates before this chunk,
-        or -inf: with a pruner, rows that provably score below it are never fully evaluated
-        (they can enter neither the top-k nor, without filters, change ``n_passed``).
+        ``tau`` is the k-th best score (``sign * mean``) of the candidates merged before this
+        chunk, or -inf; the k best scores of the chunks already finished in this process
+        (see :class:`_Board`) may raise it. With a pruner, rows that provably score below it
+        are never fully evaluated (they can enter neither the top-k nor, without filters,
+        change ``n_passed``).
         """
+        with reuse_freed_memory():
+            return self._run(X, start, tau)
+
+    def _run(self, X: np.ndarray, start: int, tau: float) -> dict[str, Any]:
         pos = None
         n_pruned = 0
         if self.pruner is not None and len(X):
+            tau = max(tau, self.board.tau(start))
             pos = self.pruner.top(self.model, X, self.elements,
                                   _condition_values(self.model, self.conditions), self.top_k,
                                   tau, self.sign)
@@ -288,6 +365,8 @@ class _Job:
         rows = {"X": Xe[keep], "index": index, **{k: v[keep] for k, v in ev.items()}}
         top = _topk_indices(self.sign * rows["mean"], rows["index"], self.top_k)
         best = {k: v[top] for k, v in rows.items()}
+        if self.pruner is not None:
+            self.board.offer(start, self.sign * best["mean"], best["index"])
         front = None
         if self.pareto:
             nd = _nondominated(self.objectives(rows))
