@@ -14,21 +14,22 @@ Methods, run in the same process on the same seeds and starting points:
 
 * ``reference``: a textbook GP: scikit-learn ``GaussianProcessRegressor`` with an isotropic
   Matern-5/2 kernel (+ constant and white noise), ``normalize_y=True``, hyperparameters
-  re-optimized at every step (warm-started from the previous step's), on the raw inputs;
-  expected improvement; one point at a time.
+  re-optimized at every step from the same start, on the raw inputs; expected improvement;
+  one point at a time.
 * ``default``: ``jupyter_matopt.Campaign(pool, objective=direction)`` with its defaults
   (``surrogate="auto"`` -> ARD Matern GP on min-max-scaled inputs, ``acquisition="ucb"``,
-  ``kappa=2``).
+  ``kappa=1``; kappa was chosen on seeds 100-129, not on the seeds 0-19 reported here).
 
 Pools: crossed barrel, AgNP and AutoAM (``load_pool``), and composition pools built from
 matbench_steels (fractions of its 14 elements), the MPEA hardness rows and the thermoelectric
 zT rows at the most common temperature (duplicate compositions merged by their mean).
 
-Also times ``suggest(5)`` on a continuous 6-element space with 30 measurements (goal < 2 s).
+Also times ``suggest(5)`` on a continuous 6-element space with 31-35 measurements (goal < 2 s)
+beside a scikit-learn ARD GP + EI batch of 5 over 3,000 sampled candidates on the same data.
 
 Usage::
 
-    python bench/bo.py --data-dir ../shared/data            # the full run (~15 min, 2 cores)
+    python bench/bo.py --data-dir ../shared/data            # the full run (~15-20 min, 2 cores)
     python bench/bo.py --seeds 4 --pools agnp,autoam         # a quick look
 """
 
@@ -108,13 +109,15 @@ def run_reference(X: np.ndarray, y: np.ndarray, sign: float, start: list[int], b
 
     chosen = list(start)
     ys = sign * y
-    kernel = ConstantKernel(1.0) * Matern(length_scale=1.0, nu=2.5) + WhiteKernel(1e-2)
     while len(chosen) < budget:
+        # as in a textbook loop, every fit starts from the same initial hyperparameters
+        # (warm-starting from the previous fit was 2x faster here but got stuck, finding
+        # about half as much on crossed barrel and AgNP)
+        kernel = ConstantKernel(1.0) * Matern(length_scale=1.0, nu=2.5) + WhiteKernel(1e-2)
         gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             gp.fit(X[chosen], ys[chosen])
-        kernel = gp.kernel_  # warm start: the next fit starts from these hyperparameters
         rest = np.setdiff1d(np.arange(len(X)), chosen)
         mu, sd = gp.predict(X[rest], return_std=True)
         best = ys[chosen].max()
@@ -167,24 +170,61 @@ def acceleration(curve: np.ndarray, N: int, X: float) -> float:
     return X * N / (hit[0] + 1)
 
 
-def time_suggest() -> float:
+def _reference_suggest(X: np.ndarray, y: np.ndarray, C: np.ndarray, n: int) -> np.ndarray:
+    """The textbook way to get n points: scikit-learn ARD GP, EI over fixed candidates, a
+    kriging-believer batch by refitting with the fantasy (hyperparameters kept)."""
+    from scipy.stats import norm
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    kernel = (ConstantKernel(1.0) * Matern(length_scale=np.ones(X.shape[1]), nu=2.5)
+              + WhiteKernel(1e-2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gp = GaussianProcessRegressor(kernel, normalize_y=True, random_state=0).fit(X, y)
+    picked = []
+    Xb, yb = X, y
+    for _ in range(n):
+        mu, sd = gp.predict(C, return_std=True)
+        sd = np.maximum(sd, 1e-12)
+        z = (mu - yb.max()) / sd
+        ei = (mu - yb.max()) * norm.cdf(z) + sd * norm.pdf(z)
+        ei[picked] = -np.inf
+        i = int(np.argmax(ei))
+        picked.append(i)
+        Xb, yb = np.vstack([Xb, C[i]]), np.append(yb, mu[i])
+        gp = GaussianProcessRegressor(gp.kernel_, normalize_y=True, optimizer=None).fit(Xb, yb)
+    return C[picked]
+
+
+def time_suggest() -> tuple[float, float]:
+    """Median seconds of ``suggest(5)`` and of the scikit-learn reference, same data."""
     from jupyter_matopt.core import CompositionSpace
     from jupyter_matopt.optimize import Campaign
 
     space = CompositionSpace(["Fe", "Cr", "Ni", "Co", "Mn", "Al"])
     X = space.sample(30, seed=0)
-    y = np.sin(5 * X[:, 0]) + X[:, 1] - (X[:, 4] - 0.2) ** 2
+
+    def f(A: np.ndarray) -> np.ndarray:
+        return np.sin(5 * A[:, 0]) + A[:, 1] - (A[:, 4] - 0.2) ** 2
+
     camp = Campaign(space, seed=0)
-    camp.tell(X, y)
+    camp.tell(X, f(X))
     camp.suggest(5)  # imports
-    times = []
+    _reference_suggest(X, f(X), space.sample(100, seed=1), 2)
+    times, ref_times = [], []
     for k in range(5):
         x = space.sample(1, seed=100 + k)
-        camp.tell(x, [float(np.sin(5 * x[0, 0]))])
+        camp.tell(x, f(x))
         t = time.perf_counter()
         camp.suggest(5)
         times.append(time.perf_counter() - t)
-    return float(np.median(times))
+        # the reference scores as many candidates as the campaign samples (3,000)
+        Xh = camp.history[space.components].to_numpy()
+        t = time.perf_counter()
+        _reference_suggest(Xh, f(Xh), space.sample(3000, seed=k), 5)
+        ref_times.append(time.perf_counter() - t)
+    return float(np.median(times)), float(np.median(ref_times))
 
 
 def main() -> None:
@@ -195,10 +235,15 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="parallel processes")
     ap.add_argument("--pools", default="crossed_barrel,agnp,autoam,steels,mpea_hv,te_zt",
                     help="comma-separated pool names")
+    ap.add_argument("--timing-only", action="store_true", help="only time suggest(5)")
     args = ap.parse_args()
     t_all = time.perf_counter()
-    print(f"suggest(5), continuous 6-element space, 31-35 measurements: "
-          f"{time_suggest():.3f} s (median of 5; goal < 2 s)", flush=True)
+    ours, ref = time_suggest()
+    print(f"suggest(5), continuous 6-element space, 31-35 measurements: {ours:.3f} s "
+          f"(median of 5; goal < 2 s); scikit-learn ARD GP + EI over 3,000 samples, "
+          f"same data: {ref:.3f} s; ratio {ours / ref:.2f}", flush=True)
+    if args.timing_only:
+        return
     pools = load_pools(args.data_dir, args.pools.split(","))
     jobs = []
     info = {}

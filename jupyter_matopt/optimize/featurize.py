@@ -48,9 +48,10 @@ def element_matrix(components: list[str]) -> tuple[np.ndarray, list[str]] | None
 
 
 def _composition_mode(camp: Campaign) -> tuple[np.ndarray, list[str]] | None:
-    cached = getattr(camp, "_element_matrix", False)
+    cached: tuple[np.ndarray, list[str]] | None | bool = getattr(camp, "_element_matrix",
+                                                                  False)
     if cached is not False:
-        return cached  # type: ignore[no-any-return]
+        return cached  # type: ignore[return-value]
     mode = element_matrix(list(camp.components))
     if mode is not None and camp.pool is not None and np.any(camp.pool.to_numpy() < 0):
         mode = None  # negative entries: not amounts
