@@ -29,9 +29,11 @@ import numpy as np
 import pandas as pd
 
 from ._calibration import (
+    apply_branch_calibration,
     apply_calibration,
     classification_calibration,
     coverage,
+    fit_branch_calibration,
     fit_std_calibration,
 )
 from ._errors import ModelError
@@ -208,7 +210,11 @@ class CVReport:
         calibration: Regression: ``coverage_68``/``coverage_95`` of the calibrated std (the
             calibration of each fold fitted on the other folds' residuals, so the numbers are
             honest), ``raw_coverage_*`` of the raw ensemble spread, and ``std_scale`` /
-            ``std_floor`` fitted on all folds. Classification: Brier score and ECE.
+            ``std_floor`` fitted on all folds. Zero-inflated models are calibrated per branch
+            (rows predicted 0 get ``zero_std_scale``/``zero_std_floor``) and add
+            ``predicted_zero_share`` and the coverages of each branch
+            (``predicted_zero_coverage_*``, ``predicted_nonzero_coverage_*``).
+            Classification: Brier score and ECE.
         training_hash: sha256 of the data (matches a model fitted on the same data).
         seconds: Wall time.
     """
@@ -366,12 +372,17 @@ def _cross_validate_prepared(
     fold_rows: list[dict[str, Any]] = []
     parts: list[pd.DataFrame] = []
     raw_by_fold: list[tuple[np.ndarray, np.ndarray]] = []
+    # zero-inflated models: per fold, which test rows are predicted 0 (own std calibration)
+    zero_by_fold: list[np.ndarray | None] = []
     for f, (tr, te, label) in enumerate(splits):
         t1 = time.perf_counter()
         m = model._clone_for_fold()
         m._fit_prepared(P.take(tr), info, level="cv")
         Fte = P.F[te]
-        value, spread = m._predict_features(Fte, calibrated=False)
+        if task == "regression":
+            value, spread, zb = m._predict_raw_branches(Fte)
+        else:
+            value, spread = m._predict_features(Fte, calibrated=False)
         flags, dist, _ = m.domain_.assess(Fte, [P.row_elements[i] for i in te])
         yt = y_enc[te]
         part = pd.DataFrame(
@@ -388,6 +399,7 @@ def _cross_validate_prepared(
             part["y_std_raw"] = spread
             metrics = _fold_metrics(task, yt, value, None, 0.5)
             raw_by_fold.append((yt - value, spread))
+            zero_by_fold.append(zb)
         else:
             labels_idx = (value >= m.threshold_).astype(int)
             part["y_pred"] = m.classes_[labels_idx]
@@ -414,27 +426,67 @@ def _cross_validate_prepared(
     folds = pd.DataFrame(fold_rows)
     calibration: dict[str, Any]
     if task == "regression":
-        # Cross-fitted calibration: fold f's std uses (a, b) fitted on the other folds.
+        # Cross-fitted calibration: fold f's std uses (a, b) fitted on the other folds
+        # (zero-inflated models whose every fold has the two stages: one (a, b) per branch,
+        # rows predicted 0 and rows predicted by the regressor).
+        branched = bool(zero_by_fold) and all(z is not None for z in zero_by_fold)
         calibrated = []
         for f in range(len(raw_by_fold)):
-            others_r = [raw_by_fold[g][0] for g in range(len(raw_by_fold)) if g != f]
-            others_s = [raw_by_fold[g][1] for g in range(len(raw_by_fold)) if g != f]
-            if others_r:
-                a, b = fit_std_calibration(np.concatenate(others_r), np.concatenate(others_s))
+            others = [g for g in range(len(raw_by_fold)) if g != f]
+            if not others:
+                calibrated.append(apply_calibration(raw_by_fold[f][1], 1.0, 0.0))
+                continue
+            o_r = np.concatenate([raw_by_fold[g][0] for g in others])
+            o_s = np.concatenate([raw_by_fold[g][1] for g in others])
+            if branched:
+                o_z = np.concatenate([zero_by_fold[g] for g in others])  # type: ignore[misc]
+                (a, b), (a0, b0) = fit_branch_calibration(o_r, o_s, o_z)
+                calibrated.append(
+                    apply_branch_calibration(raw_by_fold[f][1], zero_by_fold[f], a, b, a0, b0)
+                )
             else:
-                a, b = 1.0, 0.0
-            calibrated.append(apply_calibration(raw_by_fold[f][1], a, b))
+                a, b = fit_std_calibration(o_r, o_s)
+                calibrated.append(apply_calibration(raw_by_fold[f][1], a, b))
         parity["y_std"] = np.concatenate(calibrated) if calibrated else []
         r = parity["y_true"].to_numpy(float) - parity["y_pred"].to_numpy(float)
-        a_all, b_all = fit_std_calibration(r, parity["y_std_raw"].to_numpy(float))
+        s_raw = parity["y_std_raw"].to_numpy(float)
+        s_cal = parity["y_std"].to_numpy(float)
         calibration = {
-            **coverage(r, parity["y_std"].to_numpy(float)),
-            **{f"raw_{k}": v for k, v in coverage(r, parity["y_std_raw"].to_numpy(float)).items()},
-            "std_scale": a_all,
-            "std_floor": b_all,
-            "method": "coverage of held-out residuals; each fold's calibration fitted on "
-            "the other folds",
+            **coverage(r, s_cal),
+            **{f"raw_{k}": v for k, v in coverage(r, s_raw).items()},
         }
+        if branched:
+            z_all: np.ndarray = np.concatenate(zero_by_fold)  # type: ignore[arg-type]
+            (a_all, b_all), (a0_all, b0_all) = fit_branch_calibration(r, s_raw, z_all)
+            calibration.update(
+                {
+                    "std_scale": a_all,
+                    "std_floor": b_all,
+                    "zero_std_scale": a0_all,
+                    "zero_std_floor": b0_all,
+                    "predicted_zero_share": float(np.mean(z_all)),
+                    **{
+                        f"predicted_zero_{k}": v
+                        for k, v in coverage(r[z_all], s_cal[z_all]).items()
+                    },
+                    **{
+                        f"predicted_nonzero_{k}": v
+                        for k, v in coverage(r[~z_all], s_cal[~z_all]).items()
+                    },
+                    "method": "coverage of held-out residuals; each fold's calibration fitted "
+                    "on the other folds, separately for rows predicted 0 and the others",
+                }
+            )
+        else:
+            a_all, b_all = fit_std_calibration(r, s_raw)
+            calibration.update(
+                {
+                    "std_scale": a_all,
+                    "std_floor": b_all,
+                    "method": "coverage of held-out residuals; each fold's calibration fitted "
+                    "on the other folds",
+                }
+            )
         per_fold_cov = [coverage(raw_by_fold[f][0], calibrated[f]) for f in range(len(raw_by_fold))]
         folds["coverage_68"] = [c["coverage_68"] for c in per_fold_cov]
         folds["coverage_95"] = [c["coverage_95"] for c in per_fold_cov]

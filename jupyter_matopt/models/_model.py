@@ -15,7 +15,12 @@ from sklearn.base import BaseEstimator
 
 from ..core import CompositionError, parse_composition, to_formula
 from ..core.elements import ATOMIC_NUMBER
-from ._calibration import apply_calibration, fit_std_calibration
+from ._calibration import (
+    apply_branch_calibration,
+    apply_calibration,
+    fit_branch_calibration,
+    fit_std_calibration,
+)
 from ._domain import DomainModel
 from ._errors import ModelError, NotFittedError
 from ._explain import ElementAttributor, Explanation
@@ -276,7 +281,10 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
             ``(1 - P(zero)) * regressor`` (``"soft"``), whichever has the lower MAE on the
             internal held-out rows of the std calibration (training rows only; ``"hard"``
             when not calibrating). The std is the root-mean-square deviation of the mixture
-            from the prediction, then calibrated as usual. ``"auto"`` (default) enables it
+            from the prediction, calibrated separately for the rows predicted 0
+            (``P(zero) >= 0.5``; ``zero_std_scale_``, ``zero_std_floor_``) and the rows
+            predicted by the regressor (``std_scale_``, ``std_floor_``), each on held-out
+            residuals of its own branch. ``"auto"`` (default) enables it
             when the target is never negative and at least 20 % (and 20 rows) of the
             training values are exactly 0, with at least 20 non-zero rows: below that share
             the point mass adds little error and the classifier has little to learn from.
@@ -298,6 +306,10 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         classes_: The two class labels (classification).
         members_: The fitted XGBoost boosters.
         std_scale_, std_floor_: Std calibration ``sqrt((scale * spread)^2 + floor^2)``.
+        zero_std_scale_, zero_std_floor_: Zero-inflated models: the std calibration of the
+            rows predicted 0 (``P(zero) >= 0.5``); ``std_scale_``/``std_floor_`` then
+            calibrate the other rows. None otherwise (and for models saved before this
+            existed: then one calibration applies to all rows).
         calibration_: How the std calibration was obtained, with coverage numbers.
         threshold_: Decision threshold on P(class 1) (classification).
         threshold_method_: How ``threshold_`` was chosen.
@@ -733,6 +745,8 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
             self._calibrate_prepared(P, info)
         else:
             self.std_scale_, self.std_floor_ = 1.0, 0.0
+            self.zero_std_scale_: float | None = None
+            self.zero_std_floor_: float | None = None
             self.calibration_ = {"method": "none (raw ensemble spread)", "n": 0}
 
         if nz is None:
@@ -914,7 +928,7 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         splits = list(KFold(5, shuffle=True, random_state=int(self.seed)).split(np.zeros(n)))
         if n > _CALIBRATION_FULL_CV_MAX_ROWS:
             splits = splits[:1]
-        resid, raw = [], []
+        resid, raw, zb = [], [], []
         fixed = {**dict(self.params or {}), **dict(getattr(self, "best_params_", None) or {})}
         zi = bool(getattr(self, "zero_inflated_", False))
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -941,17 +955,28 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
                 v, spread = _zi_combine(mu, sd, p0, self.zero_mode_)
                 resid.append(yt - v)
                 raw.append(spread)
+                zb.append(_zero_branch(p0))
         r = np.concatenate(resid)
         s = np.concatenate(raw)
-        a, b = fit_std_calibration(r, s)
         from ._calibration import coverage
 
+        if zi:
+            # one calibration per branch (rows predicted 0 / by the regressor): see
+            # _calibration's module docstring
+            z = np.concatenate(zb)
+            (a, b), (a0, b0) = fit_branch_calibration(r, s, z)
+            self.zero_std_scale_, self.zero_std_floor_ = float(a0), float(b0)
+            cal = apply_branch_calibration(s, z, a, b, a0, b0)
+        else:
+            a, b = fit_std_calibration(r, s)
+            self.zero_std_scale_ = self.zero_std_floor_ = None
+            cal = apply_calibration(s, a, b)
         self.std_scale_, self.std_floor_ = float(a), float(b)
         self.calibration_ = {
             "method": f"internal {'5-fold CV' if len(splits) > 1 else 'hold-out fold (1 of 5)'}",
             "n": int(len(r)),
             **{f"raw_{k}": v for k, v in coverage(r, s).items()},
-            **coverage(r, apply_calibration(s, a, b)),
+            **coverage(r, cal),
         }
 
     def _clone_for_fold(self, **overrides: Any) -> PropertyModel:
@@ -1178,8 +1203,27 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
     ) -> tuple[np.ndarray, np.ndarray]:
         value, spread = _zi_combine(mu, sd, p0, self.zero_mode_ or "hard")
         if calibrated:
-            spread = apply_calibration(spread, self.std_scale_, self.std_floor_)
+            spread = apply_branch_calibration(
+                spread,
+                _zero_branch(p0),
+                self.std_scale_,
+                self.std_floor_,
+                getattr(self, "zero_std_scale_", None),
+                getattr(self, "zero_std_floor_", None),
+            )
         return value, spread
+
+    def _predict_raw_branches(
+        self, F: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Prediction, raw (uncalibrated) std, and the predicted-zero branch mask of a
+        zero-inflated model (None for a plain model)."""
+        if getattr(self, "zero_inflated_", False) and F.shape[0] > 0:
+            mu, sd, p0 = self._zero_inflated_parts(F)
+            value, spread = self._zi_finish(mu, sd, p0, calibrated=False)
+            return value, spread, _zero_branch(p0)
+        value, spread = self._predict_features(F, calibrated=False)
+        return value, spread, None
 
     def _wants_zero_inflation(self, y: np.ndarray) -> bool:
         if self.task_ != "regression" or self.zero_inflated is False:
@@ -1653,6 +1697,12 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         ):
             self.std_scale_ = float(report.calibration["std_scale"])
             self.std_floor_ = float(report.calibration["std_floor"])
+            zs = report.calibration.get("zero_std_scale")
+            zf = report.calibration.get("zero_std_floor")
+            if getattr(self, "zero_inflated_", False) and zs is not None and zf is not None:
+                self.zero_std_scale_, self.zero_std_floor_ = float(zs), float(zf)
+            else:
+                self.zero_std_scale_ = self.zero_std_floor_ = None
             self.calibration_ = {
                 "method": f"{report.protocol} cross-validation residuals",
                 "n": int(len(report.parity)),
@@ -1725,6 +1775,11 @@ def _zi_combine(
     v = np.where(p0 >= 0.5, 0.0, mu) if mode == "hard" else q * mu
     var = p0 * v**2 + q * (sd**2 + (mu - v) ** 2)
     return v, np.sqrt(np.maximum(var, 0.0))
+
+
+def _zero_branch(p0: np.ndarray) -> np.ndarray:
+    """Rows of a zero-inflated model that the hard combination predicts as exactly 0."""
+    return np.asarray(p0) >= 0.5
 
 
 def _training_hash(formulas: Sequence[str], y: np.ndarray, conditions: np.ndarray | None) -> str:

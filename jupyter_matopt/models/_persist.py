@@ -74,6 +74,10 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _opt_float(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
 def _jsonable(x: Any) -> Any:
     """Plain JSON types; non-finite floats become None."""
     if isinstance(x, Mapping):
@@ -136,6 +140,10 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
         zero_inflated = {
             "members": zero_members,
             "mode": model.zero_mode_,
+            # std calibration of the rows predicted 0 (absent in older files: then
+            # std_scale/std_floor apply to all rows)
+            "std_scale": _opt_float(getattr(model, "zero_std_scale_", None)),
+            "std_floor": _opt_float(getattr(model, "zero_std_floor_", None)),
             "check_margins": _jsonable(model._zero_margins(check_X)),
         }
     report = getattr(model, "cv_report_", None)
@@ -478,6 +486,7 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
     model.zero_members_ = zero_boosters
     model.zero_inflated_ = bool(zero_boosters)
     model.zero_mode_ = None
+    model.zero_std_scale_ = model.zero_std_floor_ = None
     if zi_meta is not None:
         if task != "regression":
             raise ModelFileError("only a regression model can have a zero stage")
@@ -485,6 +494,16 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         if mode not in ("hard", "soft"):
             raise ModelFileError(f"metadata zero_inflated mode {mode!r} is not 'hard' or 'soft'")
         model.zero_mode_ = mode
+        zs, zf = zi_meta.get("std_scale"), zi_meta.get("std_floor")
+        for key, val in (("std_scale", zs), ("std_floor", zf)):
+            if val is not None and (
+                isinstance(val, bool) or not isinstance(val, (int, float)) or not np.isfinite(val)
+            ):
+                raise ModelFileError(f"metadata zero_inflated {key} must be a number or null")
+        if (zs is None) != (zf is None):
+            raise ModelFileError("metadata zero_inflated std_scale and std_floor go together")
+        if zs is not None:
+            model.zero_std_scale_, model.zero_std_floor_ = float(zs), float(zf)
     model._pred_threads = [-1] * len(boosters)
     model._attributors = {}
     model._used_mask = None
