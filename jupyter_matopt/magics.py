@@ -663,9 +663,12 @@ def _show_figure(report: Any) -> None:
     # cell, so `display` shows it exactly once
     with plt.ioff():
         fig = parity_plot(report)
-    display(fig)
     backend = matplotlib.get_backend().lower()
-    if "ipympl" not in backend and "widget" not in backend:
+    if "ipympl" in backend or "widget" in backend:
+        # the interactive canvas (zoom, pan); displaying the Figure itself would be a PNG
+        display(fig.canvas)
+    else:
+        display(fig)
         plt.close(fig)  # a static image was shown; do not leak it into a later cell
 
 
