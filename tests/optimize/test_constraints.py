@@ -143,7 +143,8 @@ def test_pool_suggestions_are_untried_pool_rows() -> None:
     """Pool campaigns run to exhaustion: every suggestion is an untried row of the pool."""
     count = [0]
 
-    @settings(max_examples=60, **_SETTINGS)
+    # derandomized: the number of suggestions checked (asserted below) must not depend on luck
+    @settings(max_examples=60, derandomize=True, **_SETTINGS)
     @given(pool=pools(), seed=st.integers(0, 2**16),
            acq=st.sampled_from(["random", "ucb", "ei", "greedy"]), n=st.integers(1, 4))
     def run(pool: pd.DataFrame, seed: int, acq: str, n: int) -> None:
@@ -169,6 +170,7 @@ def test_pool_suggestions_are_untried_pool_rows() -> None:
             camp.suggest(n_unique - len(told) + 1)
 
     run()
+    print(f"pool suggestions checked: {count[0]}")
     assert count[0] >= 500, count[0]
 
 
