@@ -11,13 +11,10 @@ from __future__ import annotations
 import math
 import sys
 
+import matplotlib  # noqa: E402
 import numpy as np
 import pandas as pd
 import pytest
-
-pytest.importorskip("IPython")
-
-import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 

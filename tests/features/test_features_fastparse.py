@@ -339,10 +339,8 @@ def test_long_batches_cross_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 def _ricci_formulas() -> list[str]:
     from jupyter_matopt import load_dataset
 
-    try:
-        return list(load_dataset("ricci_transport", download=False).compositions)
-    except Exception as exc:  # noqa: BLE001 - matminer's packaged data may be absent
-        pytest.skip(f"ricci_transport not available: {exc}")
+    # shipped inside matminer, a runtime dependency: always present
+    return list(load_dataset("ricci_transport", download=False).compositions)
 
 
 def test_real_formulas_identical_and_all_fast() -> None:

@@ -14,8 +14,8 @@ def steels(data_dir):
 
 @pytest.fixture(scope="session")
 def steel_model(steels):
-    models = pytest.importorskip("jupyter_matopt.models",
-                                 reason="jupyter_matopt.models is not available")
+    from jupyter_matopt import models
+
     # few, shallow members keep the fit to a couple of seconds; the widgets only need a
     # real fitted model with std, domain and explanations
     model = models.PropertyModel(n_ensemble=3, seed=0, params={"n_estimators": 60},

@@ -232,8 +232,9 @@ def test_element_colors_are_distinct():
 
 
 def test_link_real_composition_sliders(viewer_cls):
-    sliders_mod = pytest.importorskip("jupyter_matopt.widgets.sliders")
-    sliders = sliders_mod.CompositionSliders(["Ba", "Sr"], fractions={"Ba": 0.2, "Sr": 0.8})
+    from jupyter_matopt.widgets.sliders import CompositionSliders
+
+    sliders = CompositionSliders(["Ba", "Sr"], fractions={"Ba": 0.2, "Sr": 0.8})
     v = viewer_cls("perovskite").link_sliders(sliders)
     assert v.occupancy_rows()[0]["occupancy"] == pytest.approx({"Ba": 0.2, "Sr": 0.8})
     sliders.fractions = {"Ba": 0.6, "Sr": 0.4}
