@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ._lab import CHROMIUM, running_lab, skip_reason
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DOCS_SHOT = ROOT / "docs" / "quickstart.png"
-CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -61,30 +57,14 @@ BENIGN_CONSOLE = [
 
 
 def _skip_reason() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} not installed (apt-get install -y chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install playwright)"
-    from jupyter_core.paths import jupyter_path
-
-    if not any((Path(p) / "jupyter-matopt" / "package.json").is_file()
-               for p in jupyter_path("labextensions")):
-        return "the jupyter-matopt labextension is not built/installed (pip install -e .)"
+    reason = skip_reason()
+    if reason:
+        return reason
     from jupyter_matopt.widgets._frontend import is_built
 
-    if not all(is_built(n) for n in ("sliders",)):
+    if not is_built("sliders"):
         return "the widget front end is not built (npm run build)"
-    if not (NOTEBOOKS / "quickstart.ipynb").is_file():
-        return "notebooks/quickstart.ipynb is missing"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _shot(page: Any, name: str) -> None:
@@ -105,56 +85,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     # A copy: autosave and checkpoints of the run must not touch the committed notebooks.
     shutil.copytree(NOTEBOOKS, root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.json"))
-    port = _free_port()
-    env = dict(os.environ)
-    env.pop("JUPYTER_PATH", None)
-    env.pop("MATOPT_DATA_DIR", None)  # the quickstart is offline
-    env["JUPYTER_CONFIG_DIR"] = str(base / "config")
-    env["JUPYTER_RUNTIME_DIR"] = str(base / "runtime")
-    labconfig = base / "config" / "labconfig"
-    labconfig.mkdir(parents=True)
-    # The "official Jupyter news?" prompt would sit over the page in every screenshot.
-    (labconfig / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}})
-    )
-    cmd = [
-        sys.executable, "-m", "jupyterlab",
-        "--no-browser", "--allow-root",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        "--ServerApp.token=", "--ServerApp.password=",
-        f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={base / 'settings'}",
-        f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        "--LabApp.expose_app_in_browser=True",
-    ]
-    log_path = base / "lab.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with running_lab(base, root, unset_env=("MATOPT_DATA_DIR",),  # the quickstart is offline
+                     keep_log=ARTIFACTS / "quickstart_lab.log") as url:
         yield url, root
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log_path, ARTIFACTS / "quickstart_lab.log")
 
 
 @pytest.fixture(scope="module")
