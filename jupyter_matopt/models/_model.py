@@ -1541,46 +1541,33 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
         flags, _, reasons = self.domain_.assess(
             F, [[elements[int(j)] for j in np.flatnonzero(row > 0)] for row in C]
         )
+        is_clf = self.task_ == "classification"
         out = []
         for i in range(F.shape[0]):
-            margin = base + float(phi[i].sum())
-            is_clf = self.task_ == "classification"
             if p0 is not None:
-                out.append(
-                    Explanation(
-                        composition=formulas[i],
-                        prediction=float(value[i]),
-                        base_value=base,
-                        std=float(std[i]),
-                        probability=None,
-                        in_domain=bool(flags[i]),
-                        domain_reason=reasons[i],
-                        feature_names=self.feature_names_,
-                        feature_values=F[i],
-                        feature_contributions=phi[i],
-                        element_names=att.element_names,
-                        element_contributions=E[i],
-                        property_names=att.property_names,
-                        property_contributions=Pp[i],
-                        target=self.target_,
-                        units=self.units_,
-                        explained_value=float(M[:, i].mean()),
-                        explained=(
-                            f"regressor stage: {self.target_} if non-zero "
-                            f"(P({self.target_} = 0) = {float(p0[i]):.3g}; {self.zero_mode_} "
-                            "combination gives the prediction)"
-                        ),
-                        zero_probability=float(p0[i]),
-                    )
-                )
-                continue
+                own: dict[str, Any] = {
+                    "prediction": float(value[i]),
+                    "probability": None,
+                    "units": self.units_,
+                    "explained_value": float(M[:, i].mean()),
+                    "explained": (
+                        f"regressor stage: {self.target_} if non-zero "
+                        f"(P({self.target_} = 0) = {float(p0[i]):.3g}; {self.zero_mode_} "
+                        "combination gives the prediction)"
+                    ),
+                    "zero_probability": float(p0[i]),
+                }
+            elif is_clf:
+                own = {"prediction": base + float(phi[i].sum()),
+                       "probability": float(value[i]), "units": "log-odds"}
+            else:
+                own = {"prediction": float(M[:, i].mean()), "probability": None,
+                       "units": self.units_}
             out.append(
                 Explanation(
                     composition=formulas[i],
-                    prediction=float(M[:, i].mean()) if not is_clf else margin,
                     base_value=base,
                     std=float(std[i]),
-                    probability=float(value[i]) if is_clf else None,
                     in_domain=bool(flags[i]),
                     domain_reason=reasons[i],
                     feature_names=self.feature_names_,
@@ -1591,7 +1578,7 @@ class PropertyModel(BaseEstimator):  # type: ignore[misc]
                     property_names=att.property_names,
                     property_contributions=Pp[i],
                     target=self.target_,
-                    units=self.units_ if not is_clf else "log-odds",
+                    **own,
                 )
             )
         return out
