@@ -261,34 +261,26 @@ def _bounds(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _fixed(items: list[str]) -> dict[str, float] | None:
+def _name_values(items: list[str], what: str, example: str) -> dict[str, float] | None:
+    """``name=number`` words as a dict (None when there are none)."""
     out = {}
-    for item in items:
+    for item in items or ():
         name, sep, value = item.partition("=")
         try:
             out[name] = float(value)
         except ValueError:
             sep = ""
         if not sep or not name:
-            raise UsageError(f"cannot read fixed component {item!r}: use El=fraction, "
-                             "e.g. Mo=0.02")
+            raise UsageError(f"cannot read {what} {item!r}: use {example}")
     return out or None
 
 
+def _fixed(items: list[str]) -> dict[str, float] | None:
+    return _name_values(items, "fixed component", "El=fraction, e.g. Mo=0.02")
+
+
 def _conditions(items: list[str]) -> dict[str, float] | None:
-    if not items:
-        return None
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        try:
-            out[key] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not key:
-            raise UsageError(f"cannot read condition {item!r}: use name=value, "
-                             "e.g. temperature=300")
-    return out
+    return _name_values(items, "condition", "name=value, e.g. temperature=300")
 
 
 def _one_line(exc: BaseException) -> str:
