@@ -7,9 +7,10 @@ Heavy parts (XGBoost models, optimization, screening) are imported on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
+from ._lazy import lazy_attributes
+from ._session import session
 from ._version import __version__
 from .core import (
     CompositionError,
@@ -19,7 +20,6 @@ from .core import (
     to_formula,
 )
 from .data import Dataset, DatasetError, list_datasets, load_dataset, load_pool
-from ._session import session
 
 _LAZY = {
     "PropertyModel": "models",
@@ -58,17 +58,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
