@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from models_helpers import rehash
 
 from jupyter_matopt.models import ModelFileError, PropertyModel
 
@@ -178,19 +179,6 @@ def test_junk_metadata_raises(saved, junk) -> None:
         shutil.rmtree(path.parent)
 
 
-def _rehash(path: Path, edit=None) -> None:  # type: ignore[no-untyped-def]
-    """Make metadata consistent with the files again, as a deliberate tamperer would."""
-    from jupyter_matopt.models._persist import _canonical, _sha256
-
-    meta = json.loads((path / "metadata.json").read_text())
-    if edit is not None:
-        edit(meta)
-    meta.pop("metadata_sha256", None)
-    meta["files"] = {n: _sha256((path / n).read_bytes()) for n in meta["files"]}
-    meta["metadata_sha256"] = _sha256(_canonical(meta))
-    (path / "metadata.json").write_text(json.dumps(meta))
-
-
 class _Evil:
     def __reduce__(self):  # type: ignore[no-untyped-def]
         return (os.system, (f"touch {MARKER}",))
@@ -213,7 +201,7 @@ def test_pickle_payload_never_executes(saved, target) -> None:
         (path / target).write_bytes(payload)
         with pytest.raises(ModelFileError):  # hash mismatch
             PropertyModel.load(path)
-        _rehash(path)  # hashes consistent again: the content itself must still be refused
+        rehash(path)  # hashes consistent again: the content itself must still be refused
         with pytest.raises(ModelFileError):
             PropertyModel.load(path)
         assert not MARKER.exists()
@@ -225,7 +213,7 @@ def test_pickle_payload_never_executes(saved, target) -> None:
 def test_incompatible_version_and_tampered_fields(saved) -> None:
     path = _copy(saved)
     try:
-        _rehash(path, lambda m: m.update(format_version=99))
+        rehash(path, lambda m: m.update(format_version=99))
         with pytest.raises(ModelFileError, match="format version 99"):
             PropertyModel.load(path)
         shutil.rmtree(path)
@@ -235,10 +223,10 @@ def test_incompatible_version_and_tampered_fields(saved) -> None:
         (path / "metadata.json").write_text(json.dumps(meta))
         with pytest.raises(ModelFileError, match="modified after saving"):
             PropertyModel.load(path)
-        _rehash(path, lambda m: m.update(feature_names=m["feature_names"][:-1]))
+        rehash(path, lambda m: m.update(feature_names=m["feature_names"][:-1]))
         with pytest.raises(ModelFileError, match="incompatible"):
             PropertyModel.load(path)
-        _rehash(
+        rehash(
             path, lambda m: m.update(init_params={**m["init_params"], "evil": "__import__('os')"})
         )
         with pytest.raises(ModelFileError):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from models_helpers import rehash
 
 from jupyter_matopt.models import ModelError, ModelFileError, PropertyModel
 
@@ -236,18 +237,6 @@ def _copy(saved: Path) -> Path:
     return dst
 
 
-def _rehash(path: Path, edit=None) -> None:  # type: ignore[no-untyped-def]
-    from jupyter_matopt.models._persist import _canonical, _sha256
-
-    meta = json.loads((path / "metadata.json").read_text())
-    if edit is not None:
-        edit(meta)
-    meta.pop("metadata_sha256", None)
-    meta["files"] = {n: _sha256((path / n).read_bytes()) for n in meta["files"]}
-    meta["metadata_sha256"] = _sha256(_canonical(meta))
-    (path / "metadata.json").write_text(json.dumps(meta))
-
-
 @FUZZ
 @given(
     name=st.sampled_from(["metadata.json", "z0.json", "z1.json", "m0.json"]),
@@ -311,7 +300,7 @@ def test_tampered_zero_stage_metadata_raises(gap_saved, junk, key) -> None:
             else:
                 meta["zero_inflated"][key] = junk
 
-        _rehash(path, edit)
+        rehash(path, edit)
         with pytest.raises(ModelFileError):
             PropertyModel.load(path)
     finally:
@@ -324,7 +313,7 @@ def test_swapped_stages_detected(gap_saved) -> None:
         z, m = (path / "z0.json").read_bytes(), (path / "m0.json").read_bytes()
         (path / "z0.json").write_bytes(m)
         (path / "m0.json").write_bytes(z)
-        _rehash(path)
+        rehash(path)
         with pytest.raises(ModelFileError, match="reproduce"):
             PropertyModel.load(path)
     finally:
@@ -397,10 +386,10 @@ def test_threshold_persisted_and_old_files_default(metal_model, tmp_path) -> Non
         meta.pop("zero_inflated")
         meta["init_params"].pop("zero_inflated")
 
-    _rehash(path, strip)
+    rehash(path, strip)
     old = PropertyModel.load(path)
     assert old.threshold_ == 0.5 and old.zero_inflated_ is False
 
-    _rehash(path, lambda meta: meta.update(threshold=1.5))
+    rehash(path, lambda meta: meta.update(threshold=1.5))
     with pytest.raises(ModelFileError, match="threshold"):
         PropertyModel.load(path)
