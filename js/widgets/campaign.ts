@@ -6,7 +6,7 @@
  */
 import type { RenderProps } from '@anywidget/types';
 import { chart, Series } from './lib/chart';
-import { ensureStyle, fmt, fmtPair, h } from './lib/dom';
+import { ensureStyle, fmt, fmtPair, h, listen } from './lib/dom';
 
 /** Synced trait names; tests/widgets compare this list with the Python widget's traits. */
 export const TRAITS = [
@@ -188,29 +188,15 @@ function render({ model, el }: RenderProps): () => void {
     drawTable();
   };
   const onHistory = (): void => drawPlots();
-  model.on('change:suggestions', onSuggestions);
-  model.on('change:components', onSuggestions);
-  model.on('change:objectives', onSuggestions);
-  model.on('change:history', onHistory);
-  model.on('change:best_so_far', onHistory);
-  model.on('change:pareto', onHistory);
-  for (const n of ['status', 'error', 'busy', 'n_suggest']) {
-    model.on(`change:${n}`, drawStatus);
-  }
+  const unlisten = listen(model, [
+    [['suggestions', 'components', 'objectives'], onSuggestions],
+    [['history', 'best_so_far', 'pareto'], onHistory],
+    [['status', 'error', 'busy', 'n_suggest'], drawStatus]
+  ]);
   drawTable();
   drawPlots();
   drawStatus();
-  return () => {
-    model.off('change:suggestions', onSuggestions);
-    model.off('change:components', onSuggestions);
-    model.off('change:objectives', onSuggestions);
-    model.off('change:history', onHistory);
-    model.off('change:best_so_far', onHistory);
-    model.off('change:pareto', onHistory);
-    for (const n of ['status', 'error', 'busy', 'n_suggest']) {
-      model.off(`change:${n}`, drawStatus);
-    }
-  };
+  return unlisten;
 }
 
 export default { render };

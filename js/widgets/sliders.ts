@@ -7,7 +7,7 @@
  * and per-element contributions come back from the kernel in `prediction`.
  */
 import type { AnyModel, RenderProps } from '@anywidget/types';
-import { ensureStyle, fmt, fmtPair, formulaOf, h, s } from './lib/dom';
+import { ensureStyle, fmt, fmtPair, formulaOf, h, listen, s } from './lib/dom';
 import { Fractions, rebalance } from './lib/rebalance';
 
 /** Synced trait names; tests/widgets compare this list with the Python widget's traits. */
@@ -366,15 +366,12 @@ function render({ model, el }: RenderProps): () => void {
     state.error = String(model.get('error') ?? '');
     showError();
   };
-  const structural = ['elements', 'lower', 'upper', 'fixed', 'step'];
-  for (const name of structural) {
-    model.on(`change:${name}`, onStructure);
-  }
-  model.on('change:fractions', onFractions);
-  model.on('change:formula', onFractions);
-  model.on('change:prediction', onPrediction);
-  model.on('change:busy', onPrediction);
-  model.on('change:error', onError);
+  const unlisten = listen(model, [
+    [['elements', 'lower', 'upper', 'fixed', 'step'], onStructure],
+    [['fractions', 'formula'], onFractions],
+    [['prediction', 'busy'], onPrediction],
+    [['error'], onError]
+  ]);
 
   buildRows();
   showPrediction();
@@ -384,14 +381,7 @@ function render({ model, el }: RenderProps): () => void {
     if (timer !== null) {
       clearTimeout(timer);
     }
-    for (const name of structural) {
-      model.off(`change:${name}`, onStructure);
-    }
-    model.off('change:fractions', onFractions);
-    model.off('change:formula', onFractions);
-    model.off('change:prediction', onPrediction);
-    model.off('change:busy', onPrediction);
-    model.off('change:error', onError);
+    unlisten();
   };
 }
 

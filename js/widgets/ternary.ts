@@ -7,7 +7,7 @@
  * barycentric (a, b, c) = (i, j, r - i - j) / r and index start(i) + j.
  */
 import type { AnyModel, RenderProps } from '@anywidget/types';
-import { ensureStyle, fmt, h, toFloat32, viridis } from './lib/dom';
+import { ensureStyle, fmt, h, listen, toFloat32, viridis } from './lib/dom';
 
 /** Synced trait names; tests/widgets compare this list with the Python widget's traits. */
 export const TRAITS = [
@@ -367,15 +367,9 @@ function render({ model, el }: RenderProps): () => void {
     draw();
   };
   const names = ['mean', 'std', 'show', 'levels', 'points', 'marker', 'resolution', 'error', 'elements', 'fixed'];
-  for (const name of names) {
-    model.on(`change:${name}`, redraw);
-  }
+  const unlisten = listen(model as AnyModel, [[names, redraw]]);
   redraw();
-  return () => {
-    for (const name of names) {
-      (model as AnyModel).off(`change:${name}`, redraw);
-    }
-  };
+  return unlisten;
 }
 
 export default { render };

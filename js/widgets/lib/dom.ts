@@ -132,3 +132,30 @@ export function toFloat32(value: unknown): Float32Array {
   }
   return new Float32Array(0);
 }
+
+type Listenable = {
+  on(event: string, handler: () => void): void;
+  off(event: string, handler: () => void): void;
+};
+
+/**
+ * Subscribe each handler to `change:<trait>` of its traits; returns the function that
+ * unsubscribes exactly those (a render's cleanup), so the two lists cannot drift apart.
+ */
+export function listen(
+  model: Listenable,
+  handlers: ReadonlyArray<readonly [ReadonlyArray<string>, () => void]>
+): () => void {
+  for (const [traits, handler] of handlers) {
+    for (const t of traits) {
+      model.on(`change:${t}`, handler);
+    }
+  }
+  return () => {
+    for (const [traits, handler] of handlers) {
+      for (const t of traits) {
+        model.off(`change:${t}`, handler);
+      }
+    }
+  };
+}
