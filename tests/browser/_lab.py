@@ -22,16 +22,35 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
+# Flags that work headless here (no sandbox, no GPU, no background downloads).
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+# Software WebGL, for nglview without a GPU.
+WEBGL_ARGS = ["--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 
 
-def skip_reason() -> str | None:
-    """Why the browser tests cannot run here, or None."""
+def browser_missing() -> str | None:
+    """Why Chromium cannot be driven here, or None."""
     if not os.path.exists(CHROMIUM):
         return f"{CHROMIUM} not installed (apt-get install -y chromium)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the playwright package is not installed (pip install playwright)"
+    return None
+
+
+def skip_reason() -> str | None:
+    """Why the JupyterLab browser tests cannot run here, or None."""
+    missing = browser_missing()
+    if missing:
+        return missing
     from jupyter_core.paths import jupyter_path
 
     if not any((Path(p) / "jupyter-matopt" / "package.json").is_file()

@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from ._lab import CHROMIUM, running_lab, skip_reason
+from ._lab import CHROMIUM, LAUNCH_ARGS, running_lab, skip_reason
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ACTIVATED = "jupyter-matopt extension activated"
 VERSION = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["version"]
 

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from ._lab import CHROMIUM, running_lab, skip_reason
+from ._lab import CHROMIUM, WEBGL_ARGS, running_lab, skip_reason
+from ._lab import LAUNCH_ARGS as BASE_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -32,17 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DOCS_SHOT = ROOT / "docs" / "quickstart.png"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    # WebGL for nglview without a GPU
-    "--enable-unsafe-swiftshader",
-    "--use-angle=swiftshader",
-]
+LAUNCH_ARGS = [*BASE_ARGS, *WEBGL_ARGS]
 ACTIVATED = "jupyter-matopt extension activated"
 RUN_ALL_TIMEOUT_MS = 420_000
 KERNEL_IDLE = "Python 3 (ipykernel) | Idle"

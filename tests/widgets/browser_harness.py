@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-               "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+from browser._lab import CHROMIUM, LAUNCH_ARGS, browser_missing
+
+__all__ = ["CHROMIUM", "LAUNCH_ARGS", "available", "page_html", "widget_state"]
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"></head>
 <body style="margin:8px;background:#fff"><div id="root"></div>
@@ -74,13 +73,7 @@ def page_html(esm_path: Path, state: dict[str, Any]) -> str:
 
 def available() -> str | None:
     """None when a browser test can run, else the reason it cannot."""
-    if not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} not installed (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed"
-    return None
+    return browser_missing()
 
 
 def widget_state(widget: Any) -> dict[str, Any]:
