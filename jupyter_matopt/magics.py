@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
 from ._session import SessionError, session
 
@@ -292,6 +292,9 @@ def _one_line(exc: BaseException) -> str:
 class MatoptMagics(Magics):
     """Thin wrappers: parse the line, call the backend, return a widget or a DataFrame."""
 
+    # never expand `{...}` or `$name` in the line: arguments such as file names come from
+    # outside (the Campaigns panel inserts them) and expansion would run them as Python
+    @no_var_expand
     @line_magic
     def matopt(self, line: str) -> Any:
         """Machine-learning guided composition optimization; ``%matopt help`` for commands."""
