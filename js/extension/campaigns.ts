@@ -1,7 +1,8 @@
 /**
  * A left-sidebar panel listing the composition campaigns (`Campaign(path=...)` logs) in the
  * folder of the active notebook, each with its measurement count and best result so far.
- * Clicking one inserts `%matopt campaign <file>` into the active notebook.
+ * Clicking one inserts `%matopt campaign <file>` into the active notebook, with the file name
+ * quoted so that nothing in it is ever run (see `campaignCell`).
  *
  * Campaign logs are JSON lines whose first line is a header with
  * `"kind": "jupyter_matopt.campaign"`; every further line is one `tell` record
@@ -36,6 +37,52 @@ type Header = {
 };
 
 const ELEMENT = /^[A-Z][a-z]?$/;
+
+// Names that need no quoting on a `%matopt` line (shlex keeps them as one word).
+const BARE = /^[A-Za-z0-9._+@=,][A-Za-z0-9._+@=,-]*$/;
+// Characters that end or split a line for IPython (str.splitlines) or are invisible controls:
+// a name holding one cannot be put on a magic line at all.
+const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** A Python string literal for `text`: printable ASCII kept, everything else escaped. */
+export function pythonString(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (ch === '"' || ch === '\\') {
+      out += '\\' + ch;
+    } else if (code >= 0x20 && code < 0x7f) {
+      out += ch;
+    } else if (code <= 0xffff) {
+      out += '\\u' + code.toString(16).padStart(4, '0');
+    } else {
+      out += '\\U' + code.toString(16).padStart(8, '0');
+    }
+  }
+  return out + '"';
+}
+
+/**
+ * The cell that opens the campaign log `name` (a file in the kernel's working directory).
+ *
+ * The name comes from the file system, so it is data, never code: plain names go on the
+ * `%matopt campaign` line as they are; others in single quotes, which the magic's shlex
+ * parsing reads literally (the magic is `@no_var_expand`, so `{...}` and `$x` stay text).
+ * A name with a line break or a control character cannot sit on one magic line, so it is
+ * passed as an escaped Python string literal to `CampaignPanel.from_path` instead.
+ */
+export function campaignCell(name: string): string {
+  if (LINE_BREAKING.test(name)) {
+    return (
+      'from jupyter_matopt.widgets import CampaignPanel\n' +
+      `CampaignPanel.from_path(${pythonString(name)})`
+    );
+  }
+  // a leading "-" would read as an option
+  const arg = name.startsWith('-') ? `./${name}` : name;
+  const quoted = BARE.test(arg) ? arg : `'${arg.split("'").join(`'"'"'`)}'`;
+  return `%matopt campaign ${quoted}`;
+}
 
 /** "Fe0.7Cr0.2Ni0.1" for elements; "PEG 0.7 + CNT 0.3" for named ingredients. */
 export function formatComposition(components: string[], x: number[]): string {

@@ -13,7 +13,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Menu, Widget } from '@lumino/widgets';
 
-import { CampaignPanel, ICampaignSummary } from './campaigns';
+import { CampaignPanel, ICampaignSummary, campaignCell } from './campaigns';
 
 // tsc leaves `require` alone and the labextension bundler inlines the JSON, so the version
 // shown here is the one in package.json, the single source of truth.
@@ -269,8 +269,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       (summary: ICampaignSummary) => {
         const panel = tracker.currentWidget;
         if (panel) {
-          const name = /\s/.test(summary.name) ? `"${summary.name}"` : summary.name;
-          insertBelow(panel, `%matopt campaign ${name}`);
+          insertBelow(panel, campaignCell(summary.name));
         } else {
           void app.commands.execute('docmanager:open', { path: summary.path });
         }
