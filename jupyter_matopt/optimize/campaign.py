@@ -29,7 +29,7 @@ from .acquisition import (
 )
 from .candidates import GRID_LIMIT, refine_candidates, row_keys, space_candidates, tidy
 from .pareto import _hvi_max, _nondominated_max, pareto_front
-from .surrogates import AUTO_GP_MAX, Surrogate, make_surrogate
+from .surrogates import Surrogate, check_prior, choose_surrogate, make_surrogate
 
 __all__ = ["Campaign", "Suggestions"]
 
@@ -37,7 +37,7 @@ Callback = Callable[[str, dict[str, Any]], None]
 
 _SINGLE_ACQ = ("ei", "pi", "ucb", "lcb", "greedy", "random")
 _MULTI_ACQ = ("ehvi", "greedy", "random")
-_SURROGATES = ("auto", "gp", "ensemble")
+_SURROGATES = ("auto", "gp", "ensemble", "model")
 #: Candidates kept for the sequential (kriging-believer) choice of a batch.
 _BATCH_POOL = 2000
 #: Smallest distance (max over the scaled inputs) between suggestions of one batch in a
@@ -222,6 +222,13 @@ class Campaign:
             ``kappa=2`` or more on 5 of the 6 pools (AutoAM 0.64 vs 0.37, 30 seeds) and
             ``kappa`` 0.5, 1.5 and 3 did not do better; larger values keep exploring after
             the surrogate has found the good region.
+        prior: A trained model (a fitted :class:`~jupyter_matopt.models.PropertyModel` or any
+            ``FractionModel``) of the objective, for compositions. With it the ``"gp"``
+            surrogate is fitted to the residuals ``y - model(x)`` (the model is the GP's
+            prior mean), ``"model"`` uses the model as it is, and ``"auto"`` uses the model
+            below 3 observations and the residual GP from then on (see
+            :func:`~jupyter_matopt.optimize.surrogates.choose_surrogate`). The model is not
+            written to the campaign's log: pass it again after ``load``.
 
     Raises:
         CampaignError: for an unknown setting, an empty or non-numeric pool, or a ``path``
@@ -249,6 +256,7 @@ class Campaign:
         callback: Callback | None = None,
         xi: float = 0.0,
         kappa: float = 1.0,
+        prior: Any = None,
     ) -> None:
         self.objectives, self.directions = _parse_objectives(objective)
         m = len(self.objectives)
@@ -277,6 +285,7 @@ class Campaign:
         self.seed = int(seed)
         self.xi = float(xi)
         self.kappa = float(kappa)
+        self.prior = prior
         self.callback = callback
         self._cond_spec = _parse_conditions(conditions)
         self.conditions = list(self._cond_spec)
@@ -314,6 +323,7 @@ class Campaign:
                 "or name the objective, e.g. objective={'hardness': 'max'}"
             )
         self._setup_derived()
+        check_prior(self)
         self._reset_state()
         self.path: Path | None = None
         if path is not None:
@@ -436,11 +446,13 @@ class Campaign:
         self.path = path
 
     @classmethod
-    def load(cls, path: str | Path, *, callback: Callback | None = None) -> Campaign:
+    def load(cls, path: str | Path, *, callback: Callback | None = None,
+             prior: Any = None) -> Campaign:
         """Resume a campaign from its log.
 
         The state (measurements, settings, seed) is restored exactly, so the next
-        ``suggest`` gives what it would have given before the restart. An incomplete last
+        ``suggest`` gives what it would have given before the restart (given the same
+        ``prior`` model, which the log does not hold). An incomplete last
         line left by a process killed during ``tell`` is dropped with a
         :class:`CampaignWarning` naming it.
 
@@ -474,7 +486,8 @@ class Campaign:
             objective = s["directions"][0]
         camp = cls(target, objective=objective, acquisition=s["acquisition"],
                    surrogate=s["surrogate"], seed=s["seed"], conditions=conds or None,
-                   callback=callback, xi=s.get("xi", 0.0), kappa=s.get("kappa", 2.0))
+                   callback=callback, xi=s.get("xi", 0.0), kappa=s.get("kappa", 2.0),
+                   prior=prior)
         camp.objectives = list(s["objectives"])
         for rec in records:
             camp._apply_record(rec)
@@ -854,9 +867,7 @@ class Campaign:
         return F
 
     def _surrogate_kind(self) -> str:
-        if self.surrogate != "auto":
-            return self.surrogate
-        return "gp" if self.n_observations <= AUTO_GP_MAX else "ensemble"
+        return choose_surrogate(self)
 
     def _fit_models(self, rng: np.random.Generator) -> list[Surrogate]:
         kind = self._surrogate_kind()
@@ -867,7 +878,7 @@ class Campaign:
         scale_key = F.shape[1], (self._cond_bounds()[0].tobytes() if self._c else b"")
         for j in range(len(self.objectives)):
             y = self._Y[:, j] * self._sign[j]
-            model = make_surrogate(kind, campaign=self, seed=self.seed + j)
+            model = make_surrogate(kind, campaign=self, seed=self.seed + j, objective=j)
             model.fit_with_cache(F, y, Z, cache=self._theta_cache, key=(j, scale_key))
             models.append(model)
         self._emit("fit", {"surrogate": kind, "n_observations": self.n_observations,
@@ -963,7 +974,8 @@ class Campaign:
         copies are left to fill the batch). Every suggestion is
         checked with ``space.contains`` (bounds, sum, step, fixed parts, max_components,
         exclusions) and is not a composition already told. Until two measurements exist,
-        suggestions are uniform random draws.
+        suggestions are uniform random draws (with a ``prior`` model, its predictions rank
+        them from the start).
 
         Args:
             n: Number of suggestions.
@@ -986,7 +998,8 @@ class Campaign:
         rng = np.random.default_rng([self.seed, self.n_observations, self._n_tells])
         given = None if candidates is None else self._given_candidates(candidates, rng)
         distinct = len({k for k in row_keys(self._Y)}) if self.n_observations else 0
-        random_mode = self.acquisition == "random" or distinct < 2
+        # a prior model can rank candidates before any measurement; a GP alone cannot
+        random_mode = self.acquisition == "random" or (distinct < 2 and self.prior is None)
         models: list[Surrogate] = []
         try:
             if random_mode:
@@ -1048,8 +1061,9 @@ class Campaign:
         """Acquisition on raw rows ``[fractions, conditions]`` (maximization frame)."""
         Ys = self._Y * self._sign
         if len(models) == 1:
-            best = float(Ys[:, 0].max())
-            sd_y = float(Ys[:, 0].std()) or 1.0
+            # no measurement yet (possible with a prior model): no incumbent to improve on
+            best = float(Ys[:, 0].max()) if len(Ys) else -math.inf
+            sd_y = (float(Ys[:, 0].std()) if len(Ys) else 0.0) or 1.0
             acq = self.acquisition
 
             def score(Z: np.ndarray) -> np.ndarray:
@@ -1074,6 +1088,8 @@ class Campaign:
 
     def _acq_values(self, acq: str, mu: np.ndarray, sd: np.ndarray, best: float,
                     sd_y: float) -> np.ndarray:
+        if acq in ("ei", "pi") and not math.isfinite(best):
+            return np.asarray(mu, dtype=float)  # nothing to improve on yet: rank by the mean
         if acq == "ei":
             return expected_improvement(mu, sd, best, xi=self.xi * sd_y)
         if acq == "pi":
@@ -1178,11 +1194,14 @@ class Campaign:
         chosen: list[int] = []
         cur = list(models)
         Ys = self._Y * self._sign
-        best = Ys.max(axis=0)
-        front = Ys[_nondominated_max(Ys)]
+        if len(Ys):
+            best = Ys.max(axis=0)
+            front = Ys[_nondominated_max(Ys)]
+        else:  # a prior model suggests before any measurement (one objective only)
+            best, front = np.full(len(models), -np.inf), Ys
         base = _normal_base(len(models), rng)
         ref = self._ref_point() if len(models) > 1 else None
-        sd_y = float(Ys[:, 0].std()) or 1.0
+        sd_y = (float(Ys[:, 0].std()) if len(Ys) else 0.0) or 1.0
         blocked = np.zeros(len(Zt), dtype=bool)
         near = np.zeros(len(Zt), dtype=bool)
         values: list[float] = []
