@@ -180,13 +180,41 @@ def _check_wheel_contents(wheel: Path, version: str, src: Path) -> None:
     assert not [n for n in names if "node_modules" in n or n.endswith(".ts")]
 
 
-def _install_and_list(wheel: Path, tmp_path: Path, version: str) -> None:
-    venv = tmp_path / "venv"
-    # --system-site-packages spares reinstalling JupyterLab, but a venv's Jupyter data path is
-    # its own prefix only, so the extension listed below can only come from this wheel.
-    _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)])
+def _parent_site_dirs() -> list[str]:
+    """The running interpreter's site-packages folders (its venv's, and any it inherits)."""
+    dirs = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    return [p for p in dict.fromkeys(dirs) if Path(p).is_dir()]
+
+
+def _make_venv(venv: Path) -> Path:
+    """A fresh venv that sees the running interpreter's packages; returns its python.
+
+    ``venv --system-site-packages`` would inherit the *base* Python's packages: run from a
+    user's venv, that base has no JupyterLab ("No module named 'jupyterlab'"). So the venv is
+    made without pip and a ``.pth`` file appends the running interpreter's site-packages
+    folders after its own: JupyterLab and pip come from there, the wheel installs into the
+    new venv and is found first. Plain path lines do not run the parent's ``.pth`` files, so
+    an editable checkout of this project is not put on the path.
+    """
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
     python = bindir / ("python.exe" if os.name == "nt" else "python")
+    purelib = _run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+    ).stdout.strip()
+    Path(purelib).mkdir(parents=True, exist_ok=True)
+    (Path(purelib) / "_matopt_test_parent.pth").write_text(
+        "\n".join(_parent_site_dirs()) + "\n", encoding="utf-8"
+    )
+    return python
+
+
+def _install_and_list(wheel: Path, tmp_path: Path, version: str) -> None:
+    venv = tmp_path / "venv"
+    # A venv's Jupyter data path is its own prefix only, so the extension listed below can
+    # only come from this wheel although JupyterLab itself comes from the running environment.
+    python = _make_venv(venv)
+    bindir = python.parent
     no_node = tmp_path / "no-node"
     no_node.mkdir()
     env = {
@@ -204,6 +232,7 @@ def _install_and_list(wheel: Path, tmp_path: Path, version: str) -> None:
         [str(python), "-m", "pip", "install", "--no-deps", "--force-reinstall", "--no-index",
          str(wheel)],
         env=env,
+        cwd=tmp_path,
     )
 
     installed = venv / "share" / "jupyter" / "labextensions" / EXT_NAME
@@ -214,10 +243,12 @@ def _install_and_list(wheel: Path, tmp_path: Path, version: str) -> None:
         [str(python), "-c",
          "from importlib.metadata import version; print(version('jupyter_matopt'))"],
         env=env,
+        cwd=tmp_path,  # not the checkout: `-c`/`-m` put the working folder on sys.path
     )
     assert meta.stdout.strip() == version
 
-    listing = _run([str(python), "-m", "jupyterlab.labextensions", "list"], env=env)
+    listing = _run([str(python), "-m", "jupyterlab.labextensions", "list"], env=env,
+                   cwd=tmp_path)
     text = ANSI.sub("", listing.stdout + listing.stderr)
     # The listing is grouped by directory: find our line under this venv's directory.
     section = None
