@@ -19,7 +19,7 @@ from .core import (
     parse_compositions,
     to_formula,
 )
-from .data import Dataset, DatasetError, list_datasets, load_dataset, load_pool
+from .data import Dataset, DatasetError, list_datasets, load_dataset, load_optimade, load_pool
 
 _LAZY = {
     "PropertyModel": "models",
@@ -52,6 +52,7 @@ __all__ = [
     "DatasetError",
     "list_datasets",
     "load_dataset",
+    "load_optimade",
     "load_pool",
     "session",
     *_LAZY,

@@ -516,6 +516,21 @@ class Dataset:
         """The condition columns (zero columns when there are none)."""
         return self.frame[self.conditions].copy()
 
+    @property
+    def structures(self) -> list[Any]:
+        """Crystal structures in row order (pymatgen ``Structure``; None where absent).
+
+        Available when the loader fetched them (``load_optimade(..., structures=True)``); the
+        column is named in ``attrs["structure_col"]``.
+        """
+        col = self.attrs.get("structure_col")
+        if col is None or col not in self.frame.columns:
+            raise DatasetError(
+                f"dataset {self.name!r} has no structures; load them with "
+                "load_optimade(..., structures=True)"
+            )
+        return self.frame[col].tolist()
+
     def __len__(self) -> int:
         return len(self.frame)
 

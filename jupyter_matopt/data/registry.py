@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import builtin, experimental, matbench
+from . import builtin, crabnet, experimental, matbench
 from ._errors import DatasetError
 from ._paths import Lookup
 from .citations import CITATIONS
@@ -293,6 +293,44 @@ def _mpea_loader(kind: str) -> Loader:
     return load
 
 
+# ------------------------------------------------------------------- crabnet (DFT)
+
+
+def _crabnet_loader(name: str) -> Loader:
+    def load(lookup: Lookup, target: str | None, download: bool, timeout: float) -> Dataset:
+        task = crabnet.CRABNET_TASKS[name]
+        if target is not None and target not in (task.target, "target"):
+            raise DatasetError(f"{name} has one target, {task.target!r}; got target={target!r}")
+        frame, source = crabnet.read_crabnet_frame(
+            name, lookup, download=download, timeout=timeout
+        )
+        counts = frame["split"].value_counts().reindex(crabnet.SPLITS).tolist()
+        return Dataset.from_frame(
+            frame,
+            "formula",
+            task.target,
+            units=task.units,
+            task="regression",
+            name=name,
+            citation=task.citation,
+            description=(
+                f"{task.what}, {task.units}: CrabNet benchmark task {task.folder} with its "
+                f"official splits in column 'split' (train/val/test = "
+                f"{'/'.join(f'{c:,}' for c in counts)}). Train on train (and val), score test "
+                "once; do not tune on test."
+            ),
+            source=source,
+            column_units={task.target: task.units},
+            target_aliases={"target": task.target},
+            attrs={
+                "splits": dict(zip(crabnet.SPLITS, counts, strict=True)),
+                "crabnet_task": task.folder,
+            },
+        )
+
+    return load
+
+
 # ------------------------------------------------------------------------ registry
 
 _EXPT = "local file (data_dir / MATOPT_DATA_DIR)"
@@ -388,6 +426,21 @@ REGISTRY: dict[str, DatasetInfo] = {
             (),
             tuple(experimental.MPEA_TARGETS),
         ),
+        *[
+            DatasetInfo(
+                name,
+                task.rows,
+                task.target,
+                task.units,
+                "regression",
+                "local crabnet_benchmark/ folder, cache, or the crabnet 2.0.8 wheel on PyPI",
+                False,
+                _crabnet_loader(name),
+                task.aliases,
+                (task.target,),
+            )
+            for name, task in crabnet.CRABNET_TASKS.items()
+        ],
     ]
 }
 
