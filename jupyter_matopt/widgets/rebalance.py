@@ -22,6 +22,16 @@ The rule, for fractions ``f`` over ``elements``, bounds ``lower``/``upper`` and 
 4. With ``step > 0`` the moved value is snapped to the grid first and the others are
    rounded to the grid by largest remainder within their bounds, so the sum stays exactly 1.
 5. The last floating-point residue goes to the largest free other (or to ``c``).
+
+Removing an element (:func:`remove_element`, also twinned in TypeScript) is the same rule with
+the removed element moved to 0 and then dropped: its share is spread over the free elements in
+proportion to their fractions (water filling at upper bounds), so an element at 0 stays at 0
+unless every other free element is at its upper bound, and with a step the result is on the
+grid, summing to exactly 1.
+
+Setting a subset (:func:`set_subset`, kernel only: a ternary-map click arrives as a message) puts
+the named elements in the given ratio within the share the other elements leave; the others keep
+their values, so no slider outside the subset moves.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ..core import CompositionError
 
-__all__ = ["rebalance", "feasible_fractions", "RebalanceError"]
+__all__ = ["rebalance", "remove_element", "set_subset", "feasible_fractions", "RebalanceError"]
 
 _EPS = 1e-12
 
@@ -126,36 +136,7 @@ def rebalance(
         total_o += cur[e]
     delta = remaining - total_o
     if others:
-        if delta < 0:
-            room = 0.0
-            for e in others:
-                room += cur[e] - lo[e]
-            if room > _EPS:
-                for e in others:
-                    out[e] = _clip(cur[e] + delta * ((cur[e] - lo[e]) / room), lo[e], hi[e])
-        elif delta > 0:
-            active = list(others)
-            left = delta
-            while active and left > _EPS:
-                weight = 0.0
-                for e in active:
-                    weight += out[e]
-                equal = weight <= _EPS
-                capped = []
-                for e in active:
-                    share = left / len(active) if equal else left * (out[e] / weight)
-                    if out[e] + share >= hi[e]:
-                        capped.append(e)
-                if not capped:
-                    for e in active:
-                        share = left / len(active) if equal else left * (out[e] / weight)
-                        out[e] = out[e] + share
-                    left = 0.0
-                    break
-                for e in capped:
-                    left -= hi[e] - out[e]
-                    out[e] = hi[e]
-                active = [e for e in active if e not in capped]
+        _distribute(out, cur, others, lo, hi, delta)
         if n_units > 0:
             _round_to_grid(out, others, lo, hi, n_units, 1.0 - fixed_total - v)
     # the last floating-point residue goes where it fits best
@@ -172,6 +153,177 @@ def rebalance(
                 target = e
         out[target] = _clip(out[target] + resid, lo[target], hi[target])
     return out
+
+
+def remove_element(
+    fractions: Mapping[str, float],
+    element: str,
+    lower: Mapping[str, float] | None = None,
+    upper: Mapping[str, float] | None = None,
+    fixed: Iterable[str] = (),
+    *,
+    step: float = 0.0,
+) -> dict[str, float]:
+    """Drop ``element`` and spread its share over the free others in proportion.
+
+    Args:
+        fractions: Current element -> fraction.
+        element: The element to remove (it may be locked: removing is not moving).
+        lower: Lower bounds per element (missing: 0).
+        upper: Upper bounds per element (missing: 1).
+        fixed: Locked elements; they keep their fractions.
+        step: Grid step (``0``: continuous); with a step the result is on the grid.
+
+    Returns:
+        The fractions of the remaining elements (in their order), within their bounds and
+        summing to 1 (exactly ``units / N`` on a grid).
+
+    Raises:
+        RebalanceError: ``element`` is unknown or the only one, or the free others cannot
+            absorb its share within their bounds.
+    """
+    elements: Sequence[str] = [e for e in fractions if e != element]
+    if element not in fractions:
+        raise RebalanceError(f"cannot remove {element!r}: it is not one of {list(fractions)}")
+    if not elements:
+        raise RebalanceError(f"cannot remove {element}: it is the only element")
+    locked = set(fixed)
+    lo = {e: float((lower or {}).get(e, 0.0)) for e in elements}
+    hi = {e: float((upper or {}).get(e, 1.0)) for e in elements}
+    cur = {e: _clip(float(fractions[e]), lo[e], hi[e]) for e in elements}
+    free = [e for e in elements if e not in locked]
+    fixed_total = 0.0
+    for e in elements:
+        if e in locked:
+            fixed_total += cur[e]
+    sum_lo = 0.0
+    sum_hi = 0.0
+    total = 0.0
+    for e in free:
+        sum_lo += lo[e]
+        sum_hi += hi[e]
+        total += cur[e]
+    target = 1.0 - fixed_total
+    if not free or target > sum_hi + 1e-9 or target < sum_lo - 1e-9:
+        raise RebalanceError(
+            f"cannot remove {element}: the other free elements cannot take its share within "
+            f"their bounds (unlock an element or widen a bound)"
+        )
+    out = dict(cur)
+    _distribute(out, cur, free, lo, hi, target - total)
+    n_units = 0
+    if step > 0:
+        n_units = int(math.floor(1.0 / step + 0.5))
+    if n_units > 0:
+        _round_to_grid(out, free, lo, hi, n_units, target)
+    else:
+        s = 0.0
+        for e in elements:
+            s += out[e]
+        resid = 1.0 - s
+        if resid != 0.0:
+            best_e = free[0]
+            best = -1.0
+            for e in free:
+                if out[e] > best:
+                    best = out[e]
+                    best_e = e
+            out[best_e] = _clip(out[best_e] + resid, lo[best_e], hi[best_e])
+    return out
+
+
+def set_subset(
+    fractions: Mapping[str, float],
+    ratios: Mapping[str, float],
+    lower: Mapping[str, float] | None = None,
+    upper: Mapping[str, float] | None = None,
+    *,
+    step: float = 0.0,
+) -> dict[str, float]:
+    """Put the elements of ``ratios`` in that ratio within the share the others leave.
+
+    The elements not named in ``ratios`` keep their current fractions exactly (locked or
+    not); the named ones share ``1 - sum(others)`` in the given ratio, projected onto their
+    bounds when the ratio lands outside them, and put on the grid when ``step > 0``.
+
+    Args:
+        fractions: Current element -> fraction; every key of ``ratios`` must be in it.
+        ratios: Element -> non-negative weight (e.g. a ternary's barycentric coordinates).
+        lower: Lower bounds per element (missing: 0).
+        upper: Upper bounds per element (missing: 1).
+        step: Grid step (``0``: continuous).
+
+    Returns:
+        The new fractions, in the order of ``fractions``, summing to 1.
+
+    Raises:
+        RebalanceError: an unknown element, bad weights, or bounds that leave no room.
+    """
+    elements = list(fractions)
+    unknown = [e for e in ratios if e not in fractions]
+    if unknown:
+        raise RebalanceError(f"{unknown} are not among the elements {elements}")
+    w = {}
+    for e, x in ratios.items():
+        x = float(x)
+        if not math.isfinite(x) or x < 0:
+            raise RebalanceError(f"the weight of {e} must be a finite number >= 0, got {x!r}")
+        w[e] = x
+    total_w = math.fsum(w.values())
+    if total_w <= 0 or not math.isfinite(total_w):
+        raise RebalanceError(f"the weights {dict(ratios)} must not all be zero")
+    keep = {e: float(fractions[e]) for e in elements if e not in w}
+    share = 1.0 - math.fsum(keep.values())
+    values = {e: (w[e] / total_w * share if e in w else keep[e]) for e in elements}
+    out = feasible_fractions(values, lower, upper, keep)
+    n_units = int(math.floor(1.0 / step + 0.5)) if step > 0 else 0
+    if n_units > 0:
+        subset = [e for e in elements if e in w]
+        lo = {e: float((lower or {}).get(e, 0.0)) for e in elements}
+        hi = {e: float((upper or {}).get(e, 1.0)) for e in elements}
+        _round_to_grid(out, subset, lo, hi, n_units, share)
+    return out
+
+
+def _distribute(
+    out: dict[str, float],
+    cur: Mapping[str, float],
+    others: Sequence[str],
+    lo: Mapping[str, float],
+    hi: Mapping[str, float],
+    delta: float,
+) -> None:
+    """Change ``others`` by ``delta`` in total, in place (rule 3 of the module docstring)."""
+    if delta < 0:
+        room = 0.0
+        for e in others:
+            room += cur[e] - lo[e]
+        if room > _EPS:
+            for e in others:
+                out[e] = _clip(cur[e] + delta * ((cur[e] - lo[e]) / room), lo[e], hi[e])
+    elif delta > 0:
+        active = list(others)
+        left = delta
+        while active and left > _EPS:
+            weight = 0.0
+            for e in active:
+                weight += out[e]
+            equal = weight <= _EPS
+            capped = []
+            for e in active:
+                share = left / len(active) if equal else left * (out[e] / weight)
+                if out[e] + share >= hi[e]:
+                    capped.append(e)
+            if not capped:
+                for e in active:
+                    share = left / len(active) if equal else left * (out[e] / weight)
+                    out[e] = out[e] + share
+                left = 0.0
+                break
+            for e in capped:
+                left -= hi[e] - out[e]
+                out[e] = hi[e]
+            active = [e for e in active if e not in capped]
 
 
 def _round_to_grid(
@@ -254,6 +406,13 @@ def feasible_fractions(
             f"bounds allow {smin:.4g} to {smax:.4g}"
         )
     x = {e: float(values[e]) if math.isfinite(float(values[e])) else 0.0 for e in free}
+    big = max(abs(v) for v in x.values())
+    if big > 1.0:
+        # amounts, not fractions ({"Fe": 1e30}): scale them to the free share first, or the
+        # bisection below would work on a range too wide to resolve (sum 1.028, not 1)
+        total = math.fsum(max(v, 0.0) for v in x.values())
+        scale = target / total if total > 0 else 0.0
+        x = {e: max(v, 0.0) * scale for e, v in x.items()}
     if abs(math.fsum(x.values()) - target) <= 1e-9 and all(lo[e] <= x[e] <= hi[e] for e in free):
         # already feasible: keep it (zeros stay exact zeros), only fix the rounding residue
         out = {e: (float(fixed[e]) if e in fixed else x[e]) for e in elements}

@@ -13,7 +13,7 @@ import traitlets
 from ..core import CompositionError, CompositionSpace, is_element, parse_composition, to_formula
 from ._frontend import esm
 from ._model import Evaluator
-from .rebalance import RebalanceError, feasible_fractions, rebalance
+from .rebalance import RebalanceError, feasible_fractions, rebalance, remove_element, set_subset
 
 __all__ = ["CompositionSliders"]
 
@@ -167,6 +167,44 @@ class CompositionSliders(anywidget.AnyWidget):
             parse_composition(composition)
         )
 
+    def set_ratio(
+        self, ratios: Mapping[str, float], *, exact: Mapping[str, float] | None = None
+    ) -> dict[str, float]:
+        """Put some elements in a ratio, leaving every other slider where it is.
+
+        This is what a ternary-map click does: ``exact`` elements (the map's fixed section
+        elements) are set to their values first (added as sliders if missing), then the
+        elements of ``ratios`` share what the other sliders leave, in that ratio, within
+        their bounds and on the grid. No slider outside ``ratios`` and ``exact`` moves.
+
+        Args:
+            ratios: Element -> non-negative weight, e.g. ``{"Bi": 0.2, "Sb": 0.2, "Te": 0.6}``.
+            exact: Element -> fraction, set as given.
+
+        Returns:
+            The new fractions.
+
+        Raises:
+            CompositionError: unknown or non-element names, bad weights, or bounds that
+                leave no room (the message is also put in ``error``).
+        """
+        try:
+            exact = {str(e): float(v) for e, v in (exact or {}).items()}
+            for e, v in exact.items():
+                if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+                    raise CompositionError(f"the fraction of {e} must be in [0, 1], got {v}")
+            missing = [e for e in [*ratios, *exact] if e not in self.elements]
+            for e in missing:
+                self._add_element(e)
+            start = {**self.fractions, **exact}
+            new = set_subset(start, ratios, self.lower, self.upper, step=self.step)
+        except CompositionError as exc:
+            self.error = str(exc)
+            raise
+        self.error = ""
+        self._apply(new)
+        return dict(self.fractions)
+
     def add_element(self, element: str, fraction: float = 0.0) -> None:
         """Add a slider for ``element`` (at ``fraction``, the others scaled to make room)."""
         try:
@@ -243,7 +281,9 @@ class CompositionSliders(anywidget.AnyWidget):
         finally:
             self._guard = False
         self.error = ""
-        self._apply(feasible_fractions(values, self.lower, self.upper, self._locks(values)))
+        self._apply(self._snap(
+            feasible_fractions(values, self.lower, self.upper, self._locks(values))
+        ))
 
     def _remove_element(self, element: str) -> None:
         if element not in self.elements:
@@ -254,19 +294,16 @@ class CompositionSliders(anywidget.AnyWidget):
         lower = {e: self.lower.get(e, 0.0) for e in rest}
         upper = {e: self.upper.get(e, 1.0) for e in rest}
         fixed = [e for e in self.fixed if e in rest]
-        values = {e: float(self.fractions.get(e, 0.0)) for e in rest}
-        total = sum(values.values())
-        if total > 0:
-            values = {e: v / total for e, v in values.items()}
-        else:
-            values = {e: 1.0 / len(rest) for e in rest}
-        locks = {e: values[e] for e in fixed}
+        # its share goes to the free others in proportion (on the grid): an element at 0
+        # stays at 0, unlike a Euclidean projection which lifts every element equally
         try:
-            new = feasible_fractions(values, lower, upper, locks)
+            new = remove_element(self.fractions, element, self.lower, self.upper, fixed,
+                                 step=self.step)
         except RebalanceError:
-            # the locks cannot survive the renormalization: release them rather than refuse
-            fixed, locks = [], {}
-            new = feasible_fractions(values, lower, upper, locks)
+            # the locks cannot absorb the share: release them rather than refuse
+            fixed = []
+            new = remove_element(self.fractions, element, self.lower, self.upper, fixed,
+                                 step=self.step)
         self._guard = True
         try:
             with self.hold_sync():
@@ -320,7 +357,9 @@ class CompositionSliders(anywidget.AnyWidget):
                     values[big] = min(max(values[big] + resid, lo.get(big, 0.0)), hi.get(big, 1.0))
             else:
                 values = feasible_fractions(values, lo, hi, self._locks(change["old"] or values))
-            self._apply(values)
+            # with a step, what arrives is put on the grid (a view or a script may send
+            # 0.333 on a 1 % grid); the twin's own output is already on it
+            self._apply(self._snap(values))
             if self.error and not self.error.startswith("prediction failed"):
                 self.error = ""
         except Exception as exc:  # noqa: BLE001
@@ -354,7 +393,9 @@ class CompositionSliders(anywidget.AnyWidget):
             # a typed formula sets every slider, locked ones included
             fitted = feasible_fractions(values, self.lower, self.upper, None)
             moved = max(abs(fitted[e] - values[e]) for e in self.elements)
-            self._apply(fitted, formula=text if moved <= 1e-9 else None)
+            snapped = self._snap(fitted)
+            on_grid = max(abs(snapped[e] - fitted[e]) for e in self.elements) <= 1e-9
+            self._apply(snapped, formula=text if moved <= 1e-9 and on_grid else None)
             self.error = (
                 ""
                 if moved <= 1e-9
@@ -465,7 +506,14 @@ def _clean(values: Any, elements: Iterable[str]) -> dict[str, float]:
             ) from None
         if not math.isfinite(v):
             raise CompositionError(f"the fraction of {e} must be finite, got {v}")
-        out[e] = max(v, 0.0)
+        if not -1e-9 <= v <= 1.0 + 1e-9:
+            # {"Fe": 1e30} is not a fraction: refuse it (the sliders keep their values)
+            # rather than guess what was meant
+            raise CompositionError(
+                f"the fraction of {e} must be between 0 and 1, got {v:g}; type a formula "
+                "in the formula box for amounts"
+            )
+        out[e] = min(max(v, 0.0), 1.0)
     return out
 
 

@@ -26,7 +26,7 @@ from ..core import CompositionError, is_element, parse_composition
 from ._frontend import esm
 from ._model import predict_grid
 
-__all__ = ["TernaryMap", "TernaryGrid", "ternary_grid"]
+__all__ = ["TernaryMap", "TernaryMapError", "TernaryGrid", "ternary_grid"]
 
 
 @dataclass
@@ -118,25 +118,10 @@ class TernaryMap(anywidget.AnyWidget):
         tolerance: float = 0.05,
         **kwargs: Any,
     ) -> None:
-        corners = [str(e).strip() for e in elements]
-        if len(corners) != 3 or len(set(corners)) != 3:
-            raise CompositionError(
-                f"a ternary map needs three different elements, got {elements!r}"
-            )
-        fixed = {str(k): float(v) for k, v in (fixed or {}).items()}
-        bad = [e for e in [*corners, *fixed] if not is_element(e)]
-        if bad:
-            raise CompositionError(f"{bad} are not chemical element symbols")
-        overlap = [e for e in fixed if e in corners]
-        if overlap:
-            raise CompositionError(f"{overlap} cannot be both a corner and fixed")
-        total = math.fsum(fixed.values())
-        if any(v < 0 for v in fixed.values()) or total >= 1:
-            raise CompositionError(
-                f"fixed fractions must be non-negative and add up to less than 1, got {fixed}"
-            )
-        if not 1 <= int(resolution) <= 400:
-            raise CompositionError(f"resolution must be between 1 and 400, got {resolution!r}")
+        corners = _check_corners(elements)
+        fixed = _check_fixed(fixed or {}, corners)
+        resolution = _check_int("resolution", resolution, 1, MAX_RESOLUTION)
+        levels = _check_int("levels", levels, 0, MAX_LEVELS)
         if show not in ("mean", "std"):
             raise CompositionError(f"show must be 'mean' or 'std', got {show!r}")
         super().__init__(**kwargs)
@@ -148,9 +133,9 @@ class TernaryMap(anywidget.AnyWidget):
         with self.hold_sync():
             self.elements = corners
             self.fixed = fixed
-            self.resolution = int(resolution)
+            self.resolution = resolution
             self.show = show
-            self.levels = int(levels)
+            self.levels = levels
             self.target = str(getattr(model, "target_", None) or "prediction")
             self.units = str(getattr(model, "units_", None) or "")
         self.refresh()
@@ -270,11 +255,22 @@ class TernaryMap(anywidget.AnyWidget):
         if not comp or self._sliders is None:
             return
         try:
-            sliders = self._sliders
-            missing = [e for e in comp if e not in sliders.elements and comp[e] > 0]
-            for e in missing:
-                sliders.add_element(e)
-            sliders.set_composition({e: v for e, v in comp.items() if v > 0})
+            if not isinstance(comp, Mapping):
+                raise CompositionError(f"a selection must map elements to fractions: {comp!r}")
+            corners = list(self.elements)
+            unknown = [e for e in comp if e not in corners and e not in self.fixed]
+            if unknown:
+                raise CompositionError(
+                    f"{unknown} are neither corners {corners} nor fixed elements of this map"
+                )
+            ratios = {e: float(comp.get(e, 0.0)) for e in corners}
+            # A click sets only the map's own elements: its corners in the clicked ratio
+            # and its fixed section elements at their values. Every other slider keeps its
+            # value and the corners share what is left, so a click never lifts an element
+            # the map does not show (e.g. a Pb added to Bi-Sb-Te sliders stays put).
+            self._sliders.set_ratio(ratios, exact=dict(self.fixed))
+            if self.error.startswith("could not set the sliders"):
+                self.error = ""
         except Exception as exc:  # noqa: BLE001
             self.error = f"could not set the sliders: {exc}"
 
@@ -290,9 +286,105 @@ class TernaryMap(anywidget.AnyWidget):
             raise traitlets.TraitError(f"show must be 'mean' or 'std', got {proposal['value']!r}")
         return str(proposal["value"])
 
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply state from the view; a refused value is reverted there, not raised."""
+        try:
+            super().set_state(sync_data)
+        except TernaryMapError as exc:
+            # traitlets rolled the held changes back (``error`` too): put the view back in
+            # step and show the message instead of an exception in the kernel log
+            self.send_state([k for k in sync_data if k in self.keys])
+            self.error = str(exc)
+
+    # Values arriving later (a script, set_state from the view) are checked the same way as
+    # at construction; a refusal keeps the old value and says why in ``error`` as well.
+    def _refuse(self, exc: CompositionError) -> TernaryMapError:
+        self.error = str(exc)
+        return TernaryMapError(str(exc))
+
     @traitlets.validate("resolution")
     def _valid_resolution(self, proposal: dict[str, Any]) -> int:
-        r = int(proposal["value"])
-        if not 1 <= r <= 400:
-            raise traitlets.TraitError(f"resolution must be between 1 and 400, got {r}")
-        return r
+        try:
+            return _check_int("resolution", proposal["value"], 1, MAX_RESOLUTION)
+        except CompositionError as exc:
+            raise self._refuse(exc) from None
+
+    @traitlets.validate("levels")
+    def _valid_levels(self, proposal: dict[str, Any]) -> int:
+        try:
+            return _check_int("levels", proposal["value"], 0, MAX_LEVELS)
+        except CompositionError as exc:
+            raise self._refuse(exc) from None
+
+    @traitlets.validate("elements")
+    def _valid_elements(self, proposal: dict[str, Any]) -> list[str]:
+        try:
+            corners = _check_corners(proposal["value"])
+            _check_fixed(self.fixed, corners)
+            return corners
+        except CompositionError as exc:
+            raise self._refuse(exc) from None
+
+    @traitlets.validate("fixed")
+    def _valid_fixed(self, proposal: dict[str, Any]) -> dict[str, float]:
+        try:
+            return _check_fixed(proposal["value"], list(self.elements))
+        except CompositionError as exc:
+            raise self._refuse(exc) from None
+
+
+class TernaryMapError(CompositionError, traitlets.TraitError):
+    """A refused TernaryMap setting (a ``CompositionError``, and a ``TraitError`` for traitlets)."""
+
+
+MAX_RESOLUTION = 400
+MAX_LEVELS = 50
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
+        raise CompositionError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
+    if not (math.isfinite(float(value)) and float(value) == int(value) and lo <= value <= hi):
+        raise CompositionError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}")
+    return int(value)
+
+
+def _check_corners(elements: Any) -> list[str]:
+    if isinstance(elements, (str, bytes)) or not isinstance(elements, Sequence):
+        raise CompositionError(
+            f"a ternary map needs three different elements, e.g. ('Bi', 'Sb', 'Te'), got "
+            f"{elements!r}"
+        )
+    corners = [str(e).strip() for e in elements]
+    if len(corners) != 3 or len(set(corners)) != 3:
+        raise CompositionError(
+            f"a ternary map needs three different elements, e.g. ('Bi', 'Sb', 'Te'), got "
+            f"{list(elements)!r}"
+        )
+    bad = [e for e in corners if not is_element(e)]
+    if bad:
+        raise CompositionError(f"{bad} are not chemical element symbols")
+    return corners
+
+
+def _check_fixed(fixed: Any, corners: Sequence[str]) -> dict[str, float]:
+    if not isinstance(fixed, Mapping):
+        raise CompositionError(f"fixed must map elements to fractions, got {fixed!r}")
+    out: dict[str, float] = {}
+    for k, v in fixed.items():
+        try:
+            out[str(k).strip()] = float(v)
+        except (TypeError, ValueError):
+            raise CompositionError(f"the fixed fraction of {k} is not a number: {v!r}") from None
+    bad = [e for e in out if not is_element(e)]
+    if bad:
+        raise CompositionError(f"{bad} are not chemical element symbols")
+    overlap = [e for e in out if e in corners]
+    if overlap:
+        raise CompositionError(f"{overlap} cannot be both a corner and fixed")
+    total = math.fsum(out.values())
+    if any(not math.isfinite(v) or v < 0 for v in out.values()) or not total < 1:
+        raise CompositionError(
+            f"fixed fractions must be non-negative and add up to less than 1, got {out}"
+        )
+    return out

@@ -274,3 +274,46 @@ def test_sliders_refuse_non_element_names():
         CompositionSliders(["Fe", "Qq"])
     with pytest.raises(CompositionError, match="not chemical elements"):
         CompositionSliders(CompositionSpace({"Fe": None, "Foo": None, "Bar": None}))
+
+
+def test_ternary_click_sets_only_its_own_elements(steel_model):
+    # sliders holding elements the map does not show: a click must not lift them
+    sliders = CompositionSliders(
+        CompositionSpace({"Fe": (0, 1), "Ni": (0, 0.6), "Co": (0, 1), "Cr": (0, 0.3),
+                          "Mn": (0, 0.3)}, step=0.01), model=steel_model)
+    sliders.formula = "Fe0.6Ni0.1Co0.1Cr0.2"
+    tm = TernaryMap(steel_model, elements=("Fe", "Ni", "Co"), resolution=5, sliders=sliders)
+    tm.set_state({"selected": {"Fe": 0.05, "Ni": 0.9, "Co": 0.05}})
+    fr = sliders.fractions
+    assert fr["Mn"] == 0.0 and fr["Cr"] == pytest.approx(0.2)
+    assert fr["Ni"] == pytest.approx(0.6)  # its upper bound: the rest goes to Fe and Co
+    assert set(sliders.elements) == {"Fe", "Ni", "Co", "Cr", "Mn"}
+    assert all(abs(v * 100 - round(v * 100)) < 1e-9 for v in fr.values())
+    assert sum(round(v * 100) for v in fr.values()) == 100
+    assert tm.error == ""
+    # a selection naming an element the map does not hold is refused, sliders unchanged
+    before = dict(sliders.fractions)
+    tm.set_state({"selected": {"Pu": 1.0}})
+    assert "neither corners" in tm.error and sliders.fractions == before
+
+
+def test_ternary_refuses_repeated_corners_and_bad_levels(steel_model):
+    from jupyter_matopt.core import CompositionError
+    from jupyter_matopt.widgets.ternary import TernaryMapError
+
+    with pytest.raises(CompositionError, match="three different"):
+        TernaryMap(steel_model, elements=["Fe", "Fe", "Fe"])
+    with pytest.raises(CompositionError, match="levels must be a whole number from 0 to 50"):
+        TernaryMap(steel_model, elements=("Fe", "Ni", "Co"), levels=-5)
+    tm = TernaryMap(steel_model, elements=("Fe", "Ni", "Co"), resolution=5)
+    with pytest.raises(TernaryMapError):
+        tm.levels = -5
+    assert tm.levels == 8 and "levels" in tm.error
+    # from the view: refused, reverted, explained; no exception escapes
+    tm.set_state({"elements": ["Fe", "Fe", "Fe"], "levels": 3})
+    assert tm.elements == ["Fe", "Ni", "Co"] and tm.levels == 8
+    assert "three different" in tm.error
+    tm.set_state({"fixed": {"Mo": 2.0}})
+    assert tm.fixed == {} and "less than 1" in tm.error
+    tm.set_state({"levels": 4})
+    assert tm.levels == 4

@@ -14,7 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jupyter_matopt.widgets.rebalance import RebalanceError, feasible_fractions, rebalance
+from jupyter_matopt.widgets.rebalance import (
+    RebalanceError,
+    feasible_fractions,
+    rebalance,
+    remove_element,
+    set_subset,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 ELEMENTS = ["Fe", "Cr", "Ni", "Mo", "Mn", "Si", "C", "Al"]
@@ -196,11 +202,92 @@ def _chained_cases(n_chains: int, length: int, seed: int = 11) -> list[dict]:
     return cases
 
 
+def _remove_cases(n: int, seed: int = 5) -> list[dict]:
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n):
+        k = rng.randint(2, 7)
+        els = ELEMENTS[:k]
+        lower = {e: rng.choice([0.0, 0.0, 0.02, 0.1]) for e in els}
+        upper = {e: rng.choice([1.0, 1.0, 0.6, 0.35]) for e in els}
+        if sum(lower.values()) > 1 or sum(upper.values()) < 1:
+            lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
+        step = rng.choice([0.0, 0.0, 0.01, 0.05])
+        fixed = els[: rng.randint(0, k - 2)] if rng.random() < 0.4 else []
+        raw = {e: rng.random() ** 2 for e in els}
+        if rng.random() < 0.3:
+            raw[els[-1]] = 0.0
+        fr = feasible_fractions(raw, lower, upper, None)
+        removed = rng.choice(els)
+        case = {"op": "remove", "fractions": fr, "removed": removed, "lower": lower,
+                "upper": upper, "fixed": fixed, "step": step}
+        try:
+            case["expected"] = remove_element(fr, removed, lower, upper, fixed, step=step)
+            case["error"] = False
+        except RebalanceError:
+            case["error"] = True
+        cases.append(case)
+    return cases
+
+
+def test_removing_spreads_the_share_in_proportion_on_the_grid():
+    # the reported case: Se at 41 % removed on a 1 % grid must not raise Pb from 0
+    fr = {"Bi": 0.2, "Sb": 0.1, "Te": 0.29, "Se": 0.41, "Pb": 0.0}
+    out = remove_element(fr, "Se", step=0.01)
+    assert list(out) == ["Bi", "Sb", "Te", "Pb"]
+    assert out["Pb"] == 0.0
+    assert {e: round(v * 100) for e, v in out.items()} == {"Bi": 34, "Sb": 17, "Te": 49, "Pb": 0}
+    assert all(abs(v * 100 - round(v * 100)) < 1e-9 for v in out.values())
+    assert sum(round(v * 100) for v in out.values()) == 100
+    # continuous: exactly proportional
+    out = remove_element({"Fe": 0.5, "Cr": 0.3, "Ni": 0.2}, "Ni")
+    assert out == pytest.approx({"Fe": 0.625, "Cr": 0.375})
+    assert math.fsum(out.values()) == pytest.approx(1.0, abs=1e-15)
+
+
+def test_removing_fills_upper_bounds_then_spills_and_keeps_locks():
+    out = remove_element({"Bi": 0.2, "Sb": 0.0, "Te": 0.39, "Se": 0.41}, "Se",
+                         {"Te": 0.55}, {"Bi": 0.45, "Sb": 0.45, "Te": 0.65}, step=0.01)
+    assert out == pytest.approx({"Bi": 0.35, "Sb": 0.0, "Te": 0.65})
+    out = remove_element({"Fe": 0.5, "Cr": 0.3, "Ni": 0.2}, "Ni", fixed=["Cr"])
+    assert out["Cr"] == 0.3 and out["Fe"] == pytest.approx(0.7)
+    with pytest.raises(RebalanceError, match="cannot take its share"):
+        remove_element({"Fe": 0.5, "Cr": 0.5}, "Cr", upper={"Fe": 0.6})
+    with pytest.raises(RebalanceError, match="only element"):
+        remove_element({"Fe": 1.0}, "Fe")
+    with pytest.raises(RebalanceError, match="not one of"):
+        remove_element({"Fe": 1.0}, "Cr")
+
+
+def test_set_subset_moves_only_the_named_elements():
+    fr = {"Bi": 0.2, "Sb": 0.1, "Te": 0.6, "Pb": 0.05, "Pu": 0.05}
+    out = set_subset(fr, {"Bi": 0.3, "Sb": 0.0, "Te": 0.7}, {"Te": 0.55}, {"Te": 0.65},
+                     step=0.01)
+    assert out["Pb"] == 0.05 and out["Pu"] == 0.05 and out["Sb"] == 0.0
+    assert out["Bi"] == pytest.approx(0.27) and out["Te"] == pytest.approx(0.63)
+    # a ratio outside the bounds is projected within the subset only
+    out = set_subset(fr, {"Bi": 0.0, "Sb": 0.0, "Te": 1.0}, {"Te": 0.55}, {"Te": 0.65})
+    assert out["Te"] == pytest.approx(0.65) and out["Pb"] == 0.05 and out["Pu"] == 0.05
+    assert math.fsum(out.values()) == pytest.approx(1.0, abs=1e-12)
+    with pytest.raises(RebalanceError, match="not all be zero"):
+        set_subset(fr, {"Bi": 0.0, "Te": 0.0})
+    with pytest.raises(RebalanceError, match="not among"):
+        set_subset(fr, {"Zr": 1.0})
+
+
+def test_feasible_fractions_scales_amounts_instead_of_missing_the_sum():
+    out = feasible_fractions({"Fe": 1e30, "Cr": 0.0, "Ni": 0.0}, {}, {})
+    assert out == {"Fe": 1.0, "Cr": 0.0, "Ni": 0.0}
+    out = feasible_fractions({"Fe": 1e30, "Cr": 1e29, "Ni": 0.0}, {}, {"Fe": 0.8})
+    assert math.fsum(out.values()) == pytest.approx(1.0, abs=1e-12)
+    assert out["Fe"] == pytest.approx(0.8)
+
+
 def test_typescript_twin_agrees_with_python(tmp_path):
     node = shutil.which("node")
     if node is None or not (REPO / "node_modules" / "esbuild").is_dir():
         pytest.skip("node or the npm dev dependencies (esbuild) are not installed")
-    cases = _random_cases(2000) + _chained_cases(100, 15)
+    cases = _random_cases(2000) + _chained_cases(100, 15) + _remove_cases(1000)
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases))
     env = {**os.environ, "MATOPT_REBALANCE_CASES": str(path)}

@@ -207,3 +207,57 @@ def test_changes_reach_the_front_end_as_comm_messages(monkeypatch):
     merged = {k: v for s in states for k, v in s.items()}
     assert merged["fractions"] == pytest.approx(w.fractions)
     assert merged["formula"] == w.formula
+
+
+def test_removing_an_element_spreads_its_share_without_lifting_zeros():
+    # the reported case: removing Se at 41 % on a 1 % grid raised Pb and Bi from 0 to 10 %
+    space = CompositionSpace({"Bi": (0, 0.45), "Sb": (0, 0.45), "Te": (0.2, 0.65),
+                              "Se": (0, 0.5), "Pb": (0, 0.2)}, step=0.01)
+    w = CompositionSliders(space)
+    w.formula = "Bi0.2Sb0.1Te0.29Se0.41"
+    assert w.fractions["Pb"] == 0.0 and w.fractions["Se"] == pytest.approx(0.41)
+    w.remove_element("Se")
+    assert w.elements == ["Bi", "Sb", "Te", "Pb"]
+    assert w.fractions["Pb"] == 0.0
+    units = {e: round(v * 100) for e, v in w.fractions.items()}
+    assert units == {"Bi": 34, "Sb": 17, "Te": 49, "Pb": 0}
+    assert all(abs(v * 100 - round(v * 100)) < 1e-9 for v in w.fractions.values())
+    assert sum(units.values()) == 100
+    assert_valid(w)
+
+
+def test_hostile_fraction_values_are_refused_and_nothing_is_lost():
+    w = CompositionSliders(["Fe", "Cr", "Ni"], step=0.01)
+    w.set_fraction("Fe", 0.5)
+    before = dict(w.fractions)
+    for bad in ({"Fe": 1e30}, {"Fe": 1e308, "Cr": 1e308}, {"Fe": -3.0}, {"Fe": float("inf")}):
+        w.error = ""
+        w.set_state({"fractions": bad})
+        assert w.error, bad
+        assert w.fractions == before
+    w.fractions = {"Fe": 1e30}
+    assert "between 0 and 1" in w.error and w.fractions == before
+    assert math.fsum(w.fractions.values()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_off_grid_values_are_put_on_the_grid():
+    w = CompositionSliders(["Fe", "Cr", "Ni"], step=0.01)
+    w.set_state({"fractions": {"Fe": 0.3333, "Cr": 0.3333, "Ni": 0.3334}})
+    assert_valid(w)
+    assert all(abs(v * 100 - round(v * 100)) < 1e-9 for v in w.fractions.values())
+    assert sum(round(v * 100) for v in w.fractions.values()) == 100
+    w.formula = "Fe0.333Cr0.333Ni0.334"
+    assert all(abs(v * 100 - round(v * 100)) < 1e-9 for v in w.fractions.values())
+    assert w.formula != "Fe0.333Cr0.333Ni0.334"  # the box shows what the sliders hold
+
+
+def test_set_ratio_moves_only_the_named_elements():
+    space = CompositionSpace({"Bi": (0, 0.45), "Sb": (0, 0.45), "Te": (0.55, 0.65),
+                              "Pb": (0, 0.1), "Pu": (0, 0.1)}, step=0.01)
+    w = CompositionSliders(space)
+    w.formula = "Bi0.2Sb0.1Te0.6Pb0.05Pu0.05"
+    w.set_ratio({"Bi": 0.3, "Sb": 0.0, "Te": 0.7})
+    assert w.fractions["Pb"] == 0.05 and w.fractions["Pu"] == 0.05
+    assert w.fractions["Bi"] == pytest.approx(0.27) and w.fractions["Te"] == pytest.approx(0.63)
+    assert w.fractions["Sb"] == 0.0
+    assert_valid(w)

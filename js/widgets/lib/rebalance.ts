@@ -92,47 +92,7 @@ export function rebalance(
   }
   const delta = remaining - totalO;
   if (others.length > 0) {
-    if (delta < 0) {
-      let room = 0;
-      for (const e of others) {
-        room += cur[e] - lo[e];
-      }
-      if (room > EPS) {
-        for (const e of others) {
-          out[e] = clip(cur[e] + delta * ((cur[e] - lo[e]) / room), lo[e], hi[e]);
-        }
-      }
-    } else if (delta > 0) {
-      let active = [...others];
-      let left = delta;
-      while (active.length > 0 && left > EPS) {
-        let weight = 0;
-        for (const e of active) {
-          weight += out[e];
-        }
-        const equal = weight <= EPS;
-        const capped: string[] = [];
-        for (const e of active) {
-          const share = equal ? left / active.length : left * (out[e] / weight);
-          if (out[e] + share >= hi[e]) {
-            capped.push(e);
-          }
-        }
-        if (capped.length === 0) {
-          for (const e of active) {
-            const share = equal ? left / active.length : left * (out[e] / weight);
-            out[e] = out[e] + share;
-          }
-          left = 0;
-          break;
-        }
-        for (const e of capped) {
-          left -= hi[e] - out[e];
-          out[e] = hi[e];
-        }
-        active = active.filter(e => !capped.includes(e));
-      }
-    }
+    distribute(out, cur, others, lo, hi, delta);
     if (nUnits > 0) {
       roundToGrid(out, others, lo, hi, nUnits, 1 - fixedTotal - v);
     }
@@ -154,6 +114,133 @@ export function rebalance(
     out[target] = clip(out[target] + resid, lo[target], hi[target]);
   }
   return out;
+}
+
+/** Drop `element` and spread its share over the free others in proportion (twin of
+ * `remove_element` in rebalance.py). */
+export function removeElement(
+  fractions: Fractions,
+  element: string,
+  lower: Fractions = {},
+  upper: Fractions = {},
+  fixed: Iterable<string> = [],
+  step = 0
+): Fractions {
+  const elements = Object.keys(fractions).filter(e => e !== element);
+  if (!(element in fractions)) {
+    throw new RebalanceError(`cannot remove ${element}: it is not one of ${Object.keys(fractions).join(', ')}`);
+  }
+  if (elements.length === 0) {
+    throw new RebalanceError(`cannot remove ${element}: it is the only element`);
+  }
+  const locked = new Set(fixed);
+  const lo: Fractions = {};
+  const hi: Fractions = {};
+  const cur: Fractions = {};
+  for (const e of elements) {
+    lo[e] = lower[e] ?? 0;
+    hi[e] = upper[e] ?? 1;
+    cur[e] = clip(fractions[e], lo[e], hi[e]);
+  }
+  const free = elements.filter(e => !locked.has(e));
+  let fixedTotal = 0;
+  for (const e of elements) {
+    if (locked.has(e)) {
+      fixedTotal += cur[e];
+    }
+  }
+  let sumLo = 0;
+  let sumHi = 0;
+  let total = 0;
+  for (const e of free) {
+    sumLo += lo[e];
+    sumHi += hi[e];
+    total += cur[e];
+  }
+  const target = 1 - fixedTotal;
+  if (free.length === 0 || target > sumHi + 1e-9 || target < sumLo - 1e-9) {
+    throw new RebalanceError(
+      `cannot remove ${element}: the other free elements cannot take its share within their bounds`
+    );
+  }
+  const out: Fractions = { ...cur };
+  distribute(out, cur, free, lo, hi, target - total);
+  let nUnits = 0;
+  if (step > 0) {
+    nUnits = Math.floor(1 / step + 0.5);
+  }
+  if (nUnits > 0) {
+    roundToGrid(out, free, lo, hi, nUnits, target);
+  } else {
+    let sum = 0;
+    for (const e of elements) {
+      sum += out[e];
+    }
+    const resid = 1 - sum;
+    if (resid !== 0) {
+      let bestE = free[0];
+      let best = -1;
+      for (const e of free) {
+        if (out[e] > best) {
+          best = out[e];
+          bestE = e;
+        }
+      }
+      out[bestE] = clip(out[bestE] + resid, lo[bestE], hi[bestE]);
+    }
+  }
+  return out;
+}
+
+function distribute(
+  out: Fractions,
+  cur: Fractions,
+  others: string[],
+  lo: Fractions,
+  hi: Fractions,
+  delta: number
+): void {
+  if (delta < 0) {
+    let room = 0;
+    for (const e of others) {
+      room += cur[e] - lo[e];
+    }
+    if (room > EPS) {
+      for (const e of others) {
+        out[e] = clip(cur[e] + delta * ((cur[e] - lo[e]) / room), lo[e], hi[e]);
+      }
+    }
+  } else if (delta > 0) {
+    let active = [...others];
+    let left = delta;
+    while (active.length > 0 && left > EPS) {
+      let weight = 0;
+      for (const e of active) {
+        weight += out[e];
+      }
+      const equal = weight <= EPS;
+      const capped: string[] = [];
+      for (const e of active) {
+        const share = equal ? left / active.length : left * (out[e] / weight);
+        if (out[e] + share >= hi[e]) {
+          capped.push(e);
+        }
+      }
+      if (capped.length === 0) {
+        for (const e of active) {
+          const share = equal ? left / active.length : left * (out[e] / weight);
+          out[e] = out[e] + share;
+        }
+        left = 0;
+        break;
+      }
+      for (const e of capped) {
+        left -= hi[e] - out[e];
+        out[e] = hi[e];
+      }
+      active = active.filter(e => !capped.includes(e));
+    }
+  }
 }
 
 function roundToGrid(
