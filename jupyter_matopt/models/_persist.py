@@ -37,6 +37,15 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ModelError, ModelFileError
+from ._persist_checks import (
+    MAX_MEMBER_BYTES,
+    MAX_METADATA_BYTES,
+    MAX_TOTAL_BYTES,
+    check_booster_json,
+    check_metadata_numbers,
+    read_reference,
+    write_replacing,
+)
 
 if TYPE_CHECKING:
     from ._model import PropertyModel
@@ -49,9 +58,8 @@ METADATA = "metadata.json"
 ARRAYS = "arrays.npz"
 _MEMBER_RE = re.compile(r"^m\d{1,3}\.json$")
 _ZERO_MEMBER_RE = re.compile(r"^z\d{1,3}\.json$")
-_MAX_METADATA_BYTES = 64 * 2**20
-_MAX_FILE_BYTES = 1024 * 2**20
 _INIT_KEYS = {
+    "backend",
     "estimator",
     "task",
     "preset",
@@ -185,11 +193,11 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
     target = Path(path).expanduser()
     if target.suffix.lower() == ".zip":
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zbuf = io.BytesIO()
+        with zipfile.ZipFile(zbuf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, data in files.items():
                 zf.writestr(name, data)
-        os.replace(tmp, target)
+        write_replacing(target, zbuf.getvalue())
     else:
         if target.exists() and not target.is_dir():
             raise ModelError(
@@ -199,8 +207,8 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
         # metadata last: a crash mid-save leaves no metadata that vouches for partial files
         for name, data in files.items():
             if name != METADATA:
-                (target / name).write_bytes(data)
-        (target / METADATA).write_bytes(files[METADATA])
+                write_replacing(target / name, data)
+        write_replacing(target / METADATA, files[METADATA])
     return str(target)
 
 
@@ -211,6 +219,7 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.zip: zipfile.ZipFile | None = None
+        self.total = 0  # bytes read so far: the cap on all files together
         if path.is_dir():
             return
         if not path.is_file():
@@ -223,30 +232,52 @@ class _Reader:
                 f"written by PropertyModel.save): {exc}"
             ) from None
 
+    def declared(self, name: str) -> int:
+        """The size ``name`` states (zip directory or file system), before reading it."""
+        if self.zip is None:
+            p = self.path / name
+            return p.stat().st_size if p.is_file() else 0
+        try:
+            return int(self.zip.getinfo(name).file_size)
+        except KeyError:
+            return 0
+
     def read(self, name: str, limit: int) -> bytes:
         if self.zip is None:
             p = self.path / name
             if not p.is_file():
                 raise ModelFileError(f"the saved model in {str(self.path)!r} lacks {name}")
             size = p.stat().st_size
-            if size > limit:
-                raise ModelFileError(
-                    f"{name} in {str(self.path)!r} is implausibly large ({size} bytes)"
-                )
-            return p.read_bytes()
+            self._budget(name, size, limit)
+            with p.open("rb") as fh:
+                data = fh.read(limit + 1)
+            if len(data) > limit:
+                raise ModelFileError(f"{name} in {str(self.path)!r} grew while being read")
+            return data
         try:
             info = self.zip.getinfo(name)
         except KeyError:
             raise ModelFileError(f"the model archive {str(self.path)!r} lacks {name}") from None
-        if info.file_size > limit:
-            raise ModelFileError(
-                f"{name} in {str(self.path)!r} is implausibly large ({info.file_size} bytes)"
-            )
+        self._budget(name, info.file_size, limit)
         with self.zip.open(info) as fh:
-            data = fh.read(limit + 1)
-        if len(data) > limit:
+            # never more than declared (the limit was checked against the declared size)
+            data = fh.read(info.file_size + 1)
+        if len(data) > info.file_size:
             raise ModelFileError(f"{name} in {str(self.path)!r} is larger than declared")
         return data
+
+    def _budget(self, name: str, size: int, limit: int) -> None:
+        if size > limit:
+            raise ModelFileError(
+                f"{name} in {str(self.path)!r} is implausibly large ({size} bytes; at most "
+                f"{limit} are read)"
+            )
+        self.total += size
+        if self.total > MAX_TOTAL_BYTES:
+            raise ModelFileError(
+                f"the saved model {str(self.path)!r} is implausibly large (over "
+                f"{MAX_TOTAL_BYTES} bytes uncompressed)"
+            )
 
     def close(self) -> None:
         if self.zip is not None:
@@ -306,14 +337,14 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
 
     from ..features import feature_labels
     from ._calibration import apply_calibration  # noqa: F401  (import check)
-    from ._domain import DomainModel
+    from ._domain import MAX_REFERENCE, DomainModel
     from ._evaluation import CVReport
     from ._model import PropertyModel
 
     cls = cls or PropertyModel
     reader = _Reader(path)
     try:
-        raw_meta = reader.read(METADATA, _MAX_METADATA_BYTES)
+        raw_meta = reader.read(METADATA, MAX_METADATA_BYTES)
         try:
             meta = json.loads(raw_meta.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
@@ -327,7 +358,7 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
                 f"{str(path)!r} is not a saved PropertyModel (format {meta.get('format')!r})"
             )
         version = meta.get("format_version")
-        if version != FORMAT_VERSION:
+        if type(version) is not int or version != FORMAT_VERSION:
             raise ModelFileError(
                 f"the model in {str(path)!r} has format version {version!r}; this version of "
                 f"jupyter_matopt reads version {FORMAT_VERSION} (re-save it with a matching "
@@ -345,6 +376,7 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
             raise ModelFileError(
                 f"metadata.json in {str(path)!r} was modified after saving (sha256 mismatch)"
             )
+        check_metadata_numbers(meta)
         hashes = _expect(meta, "files", dict)
         members = _str_list(meta, "members")
         if not members or len(members) > 1000:
@@ -366,8 +398,17 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
             if not (_MEMBER_RE.match(name) or name == ARRAYS) or name not in hashes:
                 raise ModelFileError(f"metadata lists an unexpected file name {name!r}")
         blobs: dict[str, bytes] = {}
+        dom_meta = _expect(meta, "domain", dict)
+        n_cols = len(_expect(dom_meta, "columns", list))
+        # the reference matrix holds at most n_train rows of the domain columns (float32)
+        ref_rows = min(int(_expect(meta, "n_train", int)), MAX_REFERENCE)
+        ref_limit = ref_rows * n_cols * 4 + 64 * 1024
+        total = sum(reader.declared(n) for n in [*members, *zero_members, ARRAYS])
+        if total > MAX_TOTAL_BYTES:  # before reading any: a bomb is refused by its sizes
+            raise ModelFileError(f"the saved model {str(path)!r} is implausibly large ({total} "
+                                 f"bytes uncompressed; at most {MAX_TOTAL_BYTES} are read)")
         for name in [*members, *zero_members, ARRAYS]:
-            data = reader.read(name, _MAX_FILE_BYTES)
+            data = reader.read(name, ref_limit if name == ARRAYS else MAX_MEMBER_BYTES)
             if _sha256(data) != hashes[name]:
                 raise ModelFileError(
                     f"{name} in {str(path)!r} does not match the sha256 recorded at save time "
@@ -454,15 +495,17 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
     _expect(dom, "k", int)
     _expect(dom, "quantile", (int, float))
     _str_list(dom, "elements")
-    with np.load(io.BytesIO(blobs[ARRAYS]), allow_pickle=False) as npz:
-        if set(npz.files) != {"domain_reference"}:
-            raise ModelFileError(f"{ARRAYS} holds unexpected arrays {npz.files}")
-        ref = npz["domain_reference"]
-    if ref.dtype != np.float32 or ref.ndim != 2 or ref.shape[1] != len(cols):
-        raise ModelFileError(f"{ARRAYS}: domain reference has the wrong shape or type")
+    ref = read_reference(blobs[ARRAYS], max_rows=min(model.n_train_, MAX_REFERENCE),
+                         cols=len(cols), name=ARRAYS)
+    n_ref = dom.get("n_reference")
+    if n_ref is not None and n_ref != ref.shape[0]:
+        raise ModelFileError(f"{ARRAYS}: {ref.shape[0]} reference rows, the metadata says {n_ref}")
     model.domain_ = DomainModel.from_metadata(dom, ref)
 
     # ---- boosters
+    # XGBoost trusts the tree structure it is given: check every tree before it sees one
+    for name in [*members, *zero_members]:
+        check_booster_json(blobs[name], name, n_features=p)
     boosters = []
     for name in members:
         b = xgb.Booster()
