@@ -22,6 +22,27 @@ class CampaignInputError(ValueError):
     """A measured value typed into the panel that cannot be recorded."""
 
 
+#: Most suggestions asked for at once (the view's count box stops at the same number); every
+#: number that arrives from the browser is checked against a bound before the kernel acts.
+MAX_SUGGEST = 100
+#: Longest text accepted as one measured value.
+MAX_VALUE_CHARS = 100
+
+
+def _count(n: Any) -> int:
+    """``n`` as a suggestion count in 1..MAX_SUGGEST, or CampaignInputError."""
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or (
+        isinstance(n, float) and not (math.isfinite(n) and n.is_integer())
+    ):
+        raise CampaignInputError(
+            f"the number of suggestions must be a whole number from 1 to {MAX_SUGGEST}, "
+            f"got {n!r}")
+    if not 1 <= n <= MAX_SUGGEST:
+        raise CampaignInputError(
+            f"the number of suggestions must be from 1 to {MAX_SUGGEST}, got {int(n)}")
+    return int(n)
+
+
 def _num(x: Any) -> float | None:
     try:
         v = float(x)
@@ -68,7 +89,7 @@ class CampaignPanel(anywidget.AnyWidget):
         self._next_id = 1
         self.on_msg(self._on_custom_msg)
         with self.hold_sync():
-            self.n_suggest = int(n_suggest)
+            self.n_suggest = _count(n_suggest)
             self.components = list(_components(campaign))
             self.objectives = list(_objectives(campaign))
             self.path = str(getattr(campaign, "path", "") or "")
@@ -90,9 +111,9 @@ class CampaignPanel(anywidget.AnyWidget):
     # ------------------------------------------------------------------ actions
     def suggest(self, n: int | None = None) -> pd.DataFrame | None:
         """Ask the campaign for ``n`` suggestions and show them (errors go to ``error``)."""
-        n = int(n if n is not None else self.n_suggest)
         self.busy = True
         try:
+            n = _count(n if n is not None else self.n_suggest)
             frame = self.campaign.suggest(n)
             self.n_suggest = n  # the view's count box shows how many rows it asked for
             self._show(frame)
@@ -215,6 +236,9 @@ class CampaignPanel(anywidget.AnyWidget):
             row = []
             for o in objs:
                 text = per.get(o)
+                if isinstance(text, str) and len(text) > MAX_VALUE_CHARS:
+                    raise CampaignInputError(f"row {rid}: the measured {o} is not a number "
+                                             f"({len(text)} characters)")
                 if text is None or (isinstance(text, str) and not text.strip()):
                     raise CampaignInputError(f"row {rid}: the measured {o} is missing")
                 v = _num(text.strip().replace(",", ".") if isinstance(text, str) else text)
@@ -236,11 +260,26 @@ class CampaignPanel(anywidget.AnyWidget):
             if content.get("type") == "record":
                 self.record(content.get("values") or {})
             elif content.get("type") == "suggest":
-                n = int(content.get("n") or self.n_suggest)
-                self.n_suggest = max(1, n)
-                self.suggest(self.n_suggest)
+                n = content.get("n")
+                self.suggest(self.n_suggest if n is None else n)
         except Exception as exc:  # noqa: BLE001
             self.error = str(exc)
+
+    @traitlets.validate("n_suggest")
+    def _valid_n_suggest(self, proposal: Any) -> int:
+        try:
+            return _count(proposal["value"])
+        except CampaignInputError as exc:
+            raise traitlets.TraitError(str(exc)) from None
+
+    def set_state(self, sync_data: Any) -> None:
+        """Apply state from the browser; a refused value shows in ``error`` (never raises)."""
+        try:
+            super().set_state(sync_data)
+        except traitlets.TraitError as exc:
+            self.error = str(exc)
+            # the view shows the value it sent: send back what the kernel kept
+            self.send_state(key=[k for k in sync_data if k in self.keys])
 
 
 def _formula(comp: Mapping[str, float]) -> str:
