@@ -81,7 +81,8 @@ def test_slider_drag_sends_throttled_settled_fractions(browser, tmp_path):
     # throttled: at most one message per 100 ms of dragging (+ the first and the release),
     # far fewer than the 60 pointer moves
     assert 1 <= len(fr_msgs) <= (t1 - t0) / 100 + 2, (len(fr_msgs), t1 - t0)
-    assert len(fr_msgs) < steps / 2
+    # (no bound against the 60 pointer moves: under load each move takes longer, more 100 ms
+    # windows pass and more messages are legitimately sent; the throttle is what is checked)
     times = [s["t"] for s in fr_msgs]
     assert all(b - a >= 95 for a, b in zip(times[:-2], times[1:-1], strict=True)), times
     last = fr_msgs[-1]["state"]["fractions"]
