@@ -29,7 +29,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from functools import reduce
+from functools import cache, reduce
 from pathlib import Path
 
 OQMD_FILE = Path("crabnet_benchmark") / "OQMD_Formation_Enthalpy" / "train.csv"
@@ -84,16 +84,21 @@ def _entry(entry_id: str, counts: dict[str, float], extra: dict) -> dict:
 def _structure_entries() -> list[dict]:
     from pymatgen.core import Lattice, Structure
 
-    def cubic(sg: str, a: float, species: list, coords: list) -> Structure:
-        return Structure.from_spacegroup(sg, Lattice.cubic(a), species, coords)
+    fcc = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+
+    def shifted(coords: list, d: float) -> list:
+        return [[(x + d) % 1, (y + d) % 1, (z + d) % 1] for x, y, z in coords]
+
+    def cubic(a: float, species: list, coords: list) -> Structure:
+        return Structure(Lattice.cubic(a), species, coords)
 
     crystals = {
-        "exp-NaCl": cubic("Fm-3m", 5.640, ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
-        "exp-Si": cubic("Fd-3m", 5.431, ["Si"], [[0, 0, 0]]),
-        "exp-Fe": cubic("Im-3m", 2.8665, ["Fe"], [[0, 0, 0]]),
-        "exp-CsCl": cubic("Pm-3m", 4.123, ["Cs", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
-        "exp-Cu": cubic("Fm-3m", 3.615, ["Cu"], [[0, 0, 0]]),
-        "exp-FeNi-disordered": cubic("Fm-3m", 3.59, [{"Fe": 0.5, "Ni": 0.5}], [[0, 0, 0]]),
+        "exp-NaCl": cubic(5.640, ["Na"] * 4 + ["Cl"] * 4, fcc + shifted(fcc, 0.5)),
+        "exp-Si": cubic(5.431, ["Si"] * 8, fcc + shifted(fcc, 0.25)),
+        "exp-Fe": cubic(2.8665, ["Fe"] * 2, [[0, 0, 0], [0.5, 0.5, 0.5]]),
+        "exp-CsCl": cubic(4.123, ["Cs", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]),
+        "exp-Cu": cubic(3.615, ["Cu"] * 4, fcc),
+        "exp-FeNi-disordered": cubic(3.59, [{"Fe": 0.5, "Ni": 0.5}] * 4, fcc),
     }
     out = []
     for entry_id, s in crystals.items():
@@ -125,19 +130,25 @@ def _structure_entries() -> list[dict]:
     return out
 
 
-def oqmd_rows(data_dir: Path) -> list[tuple[int, str, float]]:
+@cache
+def oqmd_rows(data_dir: Path) -> tuple[tuple[int, str, float], ...]:
     """(row, formula, formation enthalpy) of the fixture's OQMD entries, in file order."""
-    import re
-
     import pandas as pd
 
     frame = pd.read_csv(data_dir / OQMD_FILE, keep_default_na=False)
-    keep = []
-    for row, (formula, value) in enumerate(zip(frame["formula"], frame["target"], strict=True)):
-        elements = set(re.findall(r"[A-Z][a-z]?", formula))
-        if row < N_FIRST_ROWS or any(elements <= s for s in SYSTEMS):
-            keep.append((row, formula, float(value)))
-    return keep
+    # whole-formula regex per system: a formula made only of the system's elements
+    inside = pd.Series(False, index=frame.index)
+    for system in SYSTEMS:
+        symbols = "|".join(sorted(system, key=len, reverse=True))
+        inside |= frame["formula"].str.fullmatch(rf"(?:(?:{symbols})[0-9.]*)+")
+    inside.iloc[:N_FIRST_ROWS] = True
+    keep = [
+        (int(row), str(formula), float(value))
+        for row, formula, value in zip(
+            frame.index[inside], frame["formula"][inside], frame["target"][inside], strict=True
+        )
+    ]
+    return tuple(keep)
 
 
 def write_fixture(folder: Path, data_dir: Path) -> tuple[Path, int]:

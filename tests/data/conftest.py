@@ -47,3 +47,21 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.delenv("MATOPT_DATA_DIR", raising=False)
     monkeypatch.setenv("MATOPT_CACHE_DIR", str(cache))
     return cache
+
+
+@pytest.fixture(scope="session")
+def optimade_url(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Base URL of the OPTIMADE reference server on 127.0.0.1, one per test session.
+
+    Loaded with real entries (see ``tests/data/_optimade_server.py``); skipped, naming the
+    package, when ``optimade[server]`` is not installed.
+    """
+    pytest.importorskip(
+        "optimade.server",
+        reason="optimade[server] is not installed (pip install 'optimade[server]')",
+    )
+    pytest.importorskip("uvicorn", reason="uvicorn (from optimade[server]) is not installed")
+    from _optimade_server import reference_server
+
+    with reference_server(tmp_path_factory.mktemp("optimade_server"), data_dir) as url:
+        yield url
