@@ -21,7 +21,8 @@ export const TRAITS = [
   'formula',
   'prediction',
   'error',
-  'busy'
+  'busy',
+  'economics'
 ] as const;
 
 export const SEND_INTERVAL_MS = 100;
@@ -35,7 +36,19 @@ interface Prediction {
   reason?: string;
   contributions?: Record<string, number>;
   contributions_units?: string;
+  base_value?: number | null;
+  explained_value?: number | null;
+  explained?: string;
+  absent?: string[];
 }
+
+interface Economics {
+  label?: string;
+  error?: string | null;
+}
+
+/** The explanations' entry pooling every element absent from the composition. */
+export const ABSENT = '(absent elements)';
 
 interface State {
   elements: string[];
@@ -48,6 +61,7 @@ interface State {
   prediction: Prediction;
   error: string;
   busy: boolean;
+  economics: Economics;
 }
 
 const CSS = `
@@ -72,6 +86,13 @@ const CSS = `
 .jp-matopt-sliders .jp-matopt-out { background: #fff3e0; color: #e65100; }
 .jp-matopt-sliders .jp-matopt-busy { opacity: 0.6; }
 .jp-matopt-sliders button { cursor: pointer; }
+.jp-matopt-sliders .jp-matopt-reason { white-space: normal; overflow-wrap: anywhere;
+  font-size: 12px; color: var(--jp-ui-font-color2, #555); margin-top: 2px; }
+.jp-matopt-sliders .jp-matopt-econ { font-size: 12px; color: var(--jp-ui-font-color2, #555);
+  margin-top: 4px; }
+.jp-matopt-sliders .jp-matopt-legend { font-size: 11px; color: var(--jp-ui-font-color2, #555);
+  margin-top: 2px; white-space: normal; }
+.jp-matopt-sliders .jp-matopt-waterfall { display: block; overflow: visible; }
 `;
 
 function read(model: AnyModel): State {
@@ -85,42 +106,117 @@ function read(model: AnyModel): State {
     formula: String(model.get('formula') ?? ''),
     prediction: { ...(model.get('prediction') ?? {}) },
     error: String(model.get('error') ?? ''),
-    busy: Boolean(model.get('busy'))
+    busy: Boolean(model.get('busy')),
+    economics: { ...(model.get('economics') ?? {}) }
   };
 }
 
-/** Horizontal bar chart of signed per-element contributions, as plain SVG. */
-export function contributionChart(contrib: Record<string, number>, width = 420): SVGSVGElement {
+/** One step of the waterfall: a contribution from `from` to `to`. */
+export interface WaterfallStep {
+  label: string;
+  value: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * The waterfall's steps: contributions ordered by size (the absent-elements pool last),
+ * each starting where the previous one ended, from `base` to `base + sum`.
+ */
+export function waterfallSteps(base: number, contrib: Record<string, number>): WaterfallStep[] {
   const entries = Object.entries(contrib).filter(([, v]) => Number.isFinite(v));
-  entries.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
-  const rowH = 16;
-  const label = 40;
-  const valueW = 60;
-  const height = Math.max(1, entries.length) * rowH + 4;
-  const svg = s('svg', { width, height, class: 'jp-matopt-contrib', role: 'img' });
-  const maxAbs = Math.max(1e-12, ...entries.map(([, v]) => Math.abs(v)));
-  const plotW = width - label - valueW;
-  const zero = label + plotW / 2;
-  svg.append(s('line', { x1: zero, x2: zero, y1: 0, y2: height, stroke: '#999' }));
-  entries.forEach(([el, v], i) => {
-    const y = i * rowH + 2;
-    const w = (Math.abs(v) / maxAbs) * (plotW / 2);
-    svg.append(s('text', { x: 0, y: y + rowH - 4, 'font-size': 11, fill: 'currentColor' }, [el]));
-    svg.append(
-      s('rect', {
-        x: v >= 0 ? zero : zero - w,
-        y: y + 2,
-        width: Math.max(w, 0.5),
-        height: rowH - 4,
-        fill: v >= 0 ? '#d6604d' : '#4393c3'
-      })
-    );
-    svg.append(
-      s('text', { x: width - valueW + 4, y: y + rowH - 4, 'font-size': 11, fill: 'currentColor' }, [
-        (v >= 0 ? '+' : '') + fmt(v, 3)
-      ])
-    );
+  entries.sort((a, b) => {
+    if ((a[0] === ABSENT) !== (b[0] === ABSENT)) {
+      return a[0] === ABSENT ? 1 : -1;
+    }
+    return Math.abs(b[1]) - Math.abs(a[1]);
   });
+  const steps: WaterfallStep[] = [];
+  let at = base;
+  for (const [label, value] of entries) {
+    steps.push({ label, value, from: at, to: at + value });
+    at += value;
+  }
+  return steps;
+}
+
+/**
+ * Waterfall of per-element contributions as plain SVG: a marker at the base value (the
+ * average training prediction), one bar per contribution from the running total, and a
+ * marker at the explained value (the prediction), on one shared value axis.
+ */
+export function waterfallChart(
+  base: number,
+  contrib: Record<string, number>,
+  opts: { width?: number; baseLabel?: string; endLabel?: string; absentTitle?: string } = {}
+): SVGSVGElement {
+  const width = opts.width ?? 460;
+  const steps = waterfallSteps(base, contrib);
+  const end = steps.length ? steps[steps.length - 1].to : base;
+  const rowH = 17;
+  const label = 118;
+  const valueW = 64;
+  const rows = steps.length + 2;
+  const axisH = 16;
+  const height = rows * rowH + axisH + 4;
+  const svg = s('svg', { width, height, class: 'jp-matopt-contrib jp-matopt-waterfall', role: 'img' });
+  const xs = [base, end, ...steps.map(t => t.to)];
+  let lo = Math.min(...xs);
+  let hi = Math.max(...xs);
+  if (!(hi > lo)) {
+    lo -= 1;
+    hi += 1;
+  }
+  const pad = (hi - lo) * 0.04;
+  lo -= pad;
+  hi += pad;
+  const plotW = width - label - valueW;
+  const X = (v: number): number => label + ((v - lo) / (hi - lo)) * plotW;
+  const text = (x: number, y: number, t: string, extra: Record<string, string | number> = {}) =>
+    s('text', { x, y, 'font-size': 11, fill: 'currentColor', ...extra }, [t]);
+  // base value
+  let y = 2;
+  svg.append(text(0, y + rowH - 5, opts.baseLabel ?? 'base (training mean)'));
+  svg.append(s('line', { x1: X(base), x2: X(base), y1: y + 2, y2: height - axisH, stroke: '#888', 'stroke-dasharray': '3 2' }));
+  svg.append(s('circle', { cx: X(base), cy: y + rowH / 2, r: 3.5, fill: '#666' }));
+  svg.append(text(width - valueW + 4, y + rowH - 5, fmt(base, 4)));
+  steps.forEach((t, i) => {
+    y = (i + 1) * rowH + 2;
+    const x0 = X(Math.min(t.from, t.to));
+    const w = Math.max(Math.abs(X(t.to) - X(t.from)), 1);
+    const name = text(0, y + rowH - 5, t.label);
+    if (t.label === ABSENT && opts.absentTitle) {
+      const tip = s('title', {}, [opts.absentTitle]);
+      name.append(tip);
+    }
+    svg.append(name);
+    const bar = s('rect', {
+      x: x0,
+      y: y + 3,
+      width: w,
+      height: rowH - 6,
+      fill: t.value >= 0 ? '#d6604d' : '#4393c3'
+    });
+    bar.append(s('title', {}, [`${t.label}: ${t.value >= 0 ? '+' : ''}${fmt(t.value, 4)} (${fmt(t.from, 4)} → ${fmt(t.to, 4)})`]));
+    svg.append(bar);
+    if (i < steps.length - 1) {
+      // connector to the next bar's start
+      svg.append(s('line', { x1: X(t.to), x2: X(t.to), y1: y + rowH - 3, y2: y + rowH + 3, stroke: '#999' }));
+    }
+    svg.append(text(width - valueW + 4, y + rowH - 5, (t.value >= 0 ? '+' : '') + fmt(t.value, 3)));
+  });
+  y = (steps.length + 1) * rowH + 2;
+  svg.append(text(0, y + rowH - 5, opts.endLabel ?? 'prediction', { 'font-weight': 600 }));
+  svg.append(s('line', { x1: X(end), x2: X(end), y1: 2, y2: height - axisH, stroke: '#333', 'stroke-width': 1.2 }));
+  svg.append(s('circle', { cx: X(end), cy: y + rowH / 2, r: 4, fill: '#222' }));
+  svg.append(text(width - valueW + 4, y + rowH - 5, fmt(end, 4), { 'font-weight': 600 }));
+  // value axis
+  const ay = height - axisH;
+  svg.append(s('line', { x1: label, x2: label + plotW, y1: ay, y2: ay, stroke: '#999' }));
+  for (const v of [lo + pad, (lo + hi) / 2, hi - pad]) {
+    svg.append(s('line', { x1: X(v), x2: X(v), y1: ay, y2: ay + 3, stroke: '#999' }));
+    svg.append(text(X(v), ay + 13, fmt(v, 3), { 'text-anchor': 'middle', 'font-size': 10 }));
+  }
   return svg;
 }
 
@@ -146,11 +242,13 @@ function render({ model, el }: RenderProps): () => void {
   const addInput = h('input', { type: 'text', placeholder: 'element', size: '6', 'aria-label': 'element to add' });
   const addButton = h('button', { type: 'button' }, ['Add']);
   const predBox = h('div', { class: 'jp-matopt-pred' });
+  const econBox = h('div', { class: 'jp-matopt-econ' });
   root.append(
     h('div', { class: 'jp-matopt-formula-row' }, ['Formula', formulaInput]),
     errorBox,
     rowsBox,
     h('div', { class: 'jp-matopt-add-row' }, [addInput, addButton]),
+    econBox,
     predBox
   );
 
@@ -306,13 +404,35 @@ function render({ model, el }: RenderProps): () => void {
     }
     predBox.append(main);
     if (p.in_domain === false && p.reason) {
+      // the full reason, wrapped (not truncated); the badge carries it on hover too
       predBox.append(h('div', { class: 'jp-matopt-reason' }, [p.reason]));
     }
     const contrib = p.contributions ?? {};
-    if (Object.keys(contrib).length > 0) {
+    const base = p.base_value;
+    if (Object.keys(contrib).length > 0 && base !== null && base !== undefined && Number.isFinite(base)) {
       const cu = p.contributions_units ?? p.units;
-      predBox.append(h('div', {}, [`Contribution per element${cu ? ` (${cu})` : ''}`]));
-      predBox.append(contributionChart(contrib));
+      predBox.append(
+        h('div', {}, [`Why this value: TreeSHAP contributions per element${cu ? ` (${cu})` : ''}`])
+      );
+      const absent = p.absent ?? [];
+      const absentTitle =
+        'The effect of the elements not in this composition' +
+        (absent.length ? ` (${absent.join(', ')} at 0 %, and every other element the model knows)` : '') +
+        ': TreeSHAP credits a model input even when it is zero.';
+      predBox.append(
+        waterfallChart(base, contrib, {
+          endLabel: p.explained ? 'explained value' : 'prediction',
+          absentTitle
+        })
+      );
+      const notes: string[] = ['Bars run from the base value (the average prediction over the training data) to the prediction.'];
+      if (ABSENT in contrib) {
+        notes.push(`${ABSENT}: ${absentTitle}`);
+      }
+      if (p.explained) {
+        notes.push(p.explained);
+      }
+      predBox.append(h('div', { class: 'jp-matopt-legend' }, [notes.join(' ')]));
     }
   }
 
@@ -362,6 +482,15 @@ function render({ model, el }: RenderProps): () => void {
     state.busy = Boolean(model.get('busy'));
     showPrediction();
   };
+  function showEconomics(): void {
+    const econ = state.economics;
+    econBox.textContent = econ.label ? `Raw materials: ${econ.label}` : '';
+    econBox.title = econ.error ? String(econ.error) : 'pymatgen price (USD/kg) and Herfindahl-Hirschman index of production';
+  }
+  const onEconomics = (): void => {
+    state.economics = { ...(model.get('economics') ?? {}) };
+    showEconomics();
+  };
   const onError = (): void => {
     state.error = String(model.get('error') ?? '');
     showError();
@@ -370,11 +499,13 @@ function render({ model, el }: RenderProps): () => void {
     [['elements', 'lower', 'upper', 'fixed', 'step'], onStructure],
     [['fractions', 'formula'], onFractions],
     [['prediction', 'busy'], onPrediction],
+    [['economics'], onEconomics],
     [['error'], onError]
   ]);
 
   buildRows();
   showPrediction();
+  showEconomics();
   showError();
 
   return () => {

@@ -24,7 +24,8 @@ export const TRAITS = [
   'target',
   'units',
   'error',
-  'busy'
+  'busy',
+  'region'
 ] as const;
 
 const CSS = `
@@ -102,6 +103,52 @@ function finiteRange(values: Float32Array): [number, number] {
     return [lo - 0.5, hi + 0.5];
   }
   return [lo, hi];
+}
+
+/** Barycentric point (a, b, c). */
+export type Bary = [number, number, number];
+
+/**
+ * The allowed region inside the triangle: the simplex clipped by `lo <= b_k <= hi` for each
+ * bounded corner (Sutherland-Hodgman; barycentric coordinates are affine, so lines stay
+ * lines). Empty when the bounds leave nothing.
+ */
+export function regionPolygon(bounds: Array<[number, number] | undefined>): Bary[] {
+  let poly: Bary[] = [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1]
+  ];
+  const clip = (k: number, limit: number, keepAbove: boolean): void => {
+    const inside = (p: Bary): boolean => (keepAbove ? p[k] >= limit - 1e-12 : p[k] <= limit + 1e-12);
+    const out: Bary[] = [];
+    for (let i = 0; i < poly.length; i++) {
+      const p = poly[i];
+      const q = poly[(i + 1) % poly.length];
+      const pin = inside(p);
+      const qin = inside(q);
+      if (pin) {
+        out.push(p);
+      }
+      if (pin !== qin) {
+        const t = (limit - p[k]) / (q[k] - p[k]);
+        out.push([p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]), p[2] + t * (q[2] - p[2])]);
+      }
+    }
+    poly = out;
+  };
+  bounds.forEach((b, k) => {
+    if (!b) {
+      return;
+    }
+    if (b[0] > 0) {
+      clip(k, b[0], true);
+    }
+    if (b[1] < 1) {
+      clip(k, b[1], false);
+    }
+  });
+  return poly;
 }
 
 function render({ model, el }: RenderProps): () => void {
@@ -211,6 +258,53 @@ function render({ model, el }: RenderProps): () => void {
       }
       ctx.stroke();
     }
+    // the allowed region (space bounds): everything outside it is washed out
+    const fixedAll: Record<string, number> = model.get('fixed') ?? {};
+    const share = 1 - Object.values(fixedAll).reduce((p, q) => p + q, 0);
+    const region: Record<string, [number, number]> = model.get('region') ?? {};
+    if (Object.keys(region).length > 0) {
+      const poly = regionPolygon(els.map(e => region[e]));
+      ctx.save();
+      ctx.beginPath();
+      ctx.moveTo(g.ax, g.ay);
+      ctx.lineTo(g.bx, g.by);
+      ctx.lineTo(g.cx, g.cy);
+      ctx.closePath();
+      if (poly.length >= 3) {
+        const [x0, y0] = toXY(g, ...poly[0]);
+        ctx.moveTo(x0, y0);
+        for (const p of poly.slice(1)) {
+          const [x, y] = toXY(g, ...p);
+          ctx.lineTo(x, y);
+        }
+        ctx.closePath();
+      }
+      ctx.fillStyle = 'rgba(255,255,255,0.62)';
+      ctx.fill('evenodd');
+      if (poly.length >= 3) {
+        ctx.beginPath();
+        const [x0, y0] = toXY(g, ...poly[0]);
+        ctx.moveTo(x0, y0);
+        for (const p of poly.slice(1)) {
+          const [x, y] = toXY(g, ...p);
+          ctx.lineTo(x, y);
+        }
+        ctx.closePath();
+        ctx.setLineDash([4, 3]);
+        ctx.strokeStyle = '#222';
+        ctx.lineWidth = 1.2;
+        ctx.stroke();
+      }
+      ctx.restore();
+      ctx.fillStyle = getComputedStyle(root).color || '#222';
+      ctx.font = '11px sans-serif';
+      ctx.textAlign = 'left';
+      ctx.fillText(
+        poly.length >= 3 ? 'dashed: allowed region (space bounds); outside washed out' : 'the bounds leave no room in this section',
+        PAD,
+        H - 6
+      );
+    }
     // frame, 20 % gridlines and corner labels
     ctx.strokeStyle = 'rgba(0,0,0,0.15)';
     ctx.lineWidth = 0.5;
@@ -238,11 +332,45 @@ function render({ model, el }: RenderProps): () => void {
     ctx.lineTo(g.cx, g.cy);
     ctx.closePath();
     ctx.stroke();
+    // edge ticks: each edge is read as the fraction of the corner it runs towards
+    // (bottom: B, right: C, left: A), in atomic % of the whole composition
+    const centre = toXY(g, 1 / 3, 1 / 3, 1 / 3);
+    ctx.fillStyle = getComputedStyle(root).color || '#222';
+    ctx.strokeStyle = '#333';
+    ctx.lineWidth = 1;
+    ctx.font = '10px sans-serif';
+    for (let k = 1; k < 5; k++) {
+      const f = k / 5;
+      const marks: Array<[Bary, [number, number], [number, number]]> = [
+        [[1 - f, f, 0], [g.ax, g.ay], [g.bx, g.by]],
+        [[0, 1 - f, f], [g.bx, g.by], [g.cx, g.cy]],
+        [[f, 0, 1 - f], [g.cx, g.cy], [g.ax, g.ay]]
+      ];
+      for (const [p, e0, e1] of marks) {
+        const [x, y] = toXY(g, ...p);
+        // the edge's outward unit normal
+        const ex = e1[0] - e0[0];
+        const ey = e1[1] - e0[1];
+        const len = Math.hypot(ex, ey) || 1;
+        let dx = ey / len;
+        let dy = -ex / len;
+        if (dx * (x - centre[0]) + dy * (y - centre[1]) < 0) {
+          dx = -dx;
+          dy = -dy;
+        }
+        ctx.beginPath();
+        ctx.moveTo(x, y);
+        ctx.lineTo(x + dx * 5, y + dy * 5);
+        ctx.stroke();
+        ctx.textAlign = dx < -0.3 ? 'right' : dx > 0.3 ? 'left' : 'center';
+        ctx.fillText(fmt(f * share * 100, 3), x + dx * 9, y + dy * 9 + (dy > 0.5 ? 6 : 3));
+      }
+    }
     ctx.fillStyle = getComputedStyle(root).color || '#222';
     ctx.font = '600 13px sans-serif';
     ctx.textAlign = 'center';
-    ctx.fillText(els[0] ?? 'A', g.ax - 6, g.ay + 18);
-    ctx.fillText(els[1] ?? 'B', g.bx + 6, g.by + 18);
+    ctx.fillText(els[0] ?? 'A', g.ax - 10, g.ay + 22);
+    ctx.fillText(els[1] ?? 'B', g.bx + 10, g.by + 22);
     ctx.fillText(els[2] ?? 'C', g.cx, g.cy - 8);
     const fixed: Record<string, number> = model.get('fixed') ?? {};
     const fixedText = Object.entries(fixed)
@@ -366,7 +494,7 @@ function render({ model, el }: RenderProps): () => void {
     load();
     draw();
   };
-  const names = ['mean', 'std', 'show', 'levels', 'points', 'marker', 'resolution', 'error', 'elements', 'fixed'];
+  const names = ['mean', 'std', 'show', 'levels', 'points', 'marker', 'resolution', 'error', 'elements', 'fixed', 'region'];
   const unlisten = listen(model as AnyModel, [[names, redraw]]);
   redraw();
   return unlisten;

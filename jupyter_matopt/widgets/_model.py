@@ -12,7 +12,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Evaluator", "predict_grid"]
+__all__ = ["ABSENT", "Evaluator", "predict_grid"]
+
+#: The explanations' entry for elements absent from the composition (models/_explain.py).
+ABSENT = "(absent elements)"
 
 
 def _finite_or_none(x: Any) -> float | None:
@@ -65,6 +68,13 @@ class Evaluator:
         if names is None or values is None:
             per = exp.per_element
             names, values = list(per.index), per.to_numpy()
+        contributions, absent = _fold_absent(
+            names, np.asarray(values, dtype=float).tolist(), elements, np.asarray(x, float)
+        )
+        base = _finite_or_none(getattr(exp, "base_value", None))
+        explained = getattr(exp, "explained_value", None)
+        if explained is None and base is not None:
+            explained = base + float(np.sum(list(contributions.values())))
         result = {
             "mean": _finite_or_none(exp.probability if classification else exp.prediction),
             "std": _finite_or_none(exp.std),
@@ -72,11 +82,13 @@ class Evaluator:
             "target": self.target,
             "in_domain": bool(exp.in_domain),
             "reason": str(exp.domain_reason or ""),
-            "contributions": {
-                str(k): float(v)
-                for k, v in zip(names, np.asarray(values, dtype=float).tolist(), strict=True)
-                if np.isfinite(v)
-            },
+            "contributions": contributions,
+            # the waterfall runs from the base value (the average prediction over the
+            # training data) through the contributions to the explained value
+            "base_value": base,
+            "explained_value": _finite_or_none(explained),
+            "explained": str(getattr(exp, "explained", "") or ""),
+            "absent": absent,
         }
         if classification:
             result["contributions_units"] = "log-odds"
@@ -86,6 +98,38 @@ class Evaluator:
         elif not self.cache_size:
             self._cache.clear()
         return dict(result)
+
+
+def _fold_absent(
+    names: Sequence[str], values: Sequence[float], elements: Sequence[str], x: np.ndarray
+) -> tuple[dict[str, float], list[str]]:
+    """Contributions with every element at 0 % pooled into the absent-elements entry.
+
+    An element at 0 % still has a TreeSHAP contribution (the effect of *not* containing
+    it), but a bar labelled with it reads as if it were in the composition. Pooling it with
+    the model's other absent elements keeps the sum (the waterfall still ends at the
+    prediction) and says what it is.
+
+    Returns:
+        The contributions (finite ones, in the given order, the pooled entry last) and the
+        slider elements at 0 % that were pooled.
+    """
+    zero = {e for e, v in zip(elements, np.asarray(x, float).tolist(), strict=True) if v <= 0}
+    out: dict[str, float] = {}
+    pooled = 0.0
+    has_pool = False
+    for k, v in zip(names, values, strict=True):
+        if not np.isfinite(v):
+            continue
+        k = str(k)
+        if k == ABSENT or k in zero:
+            pooled += float(v)
+            has_pool = True
+        else:
+            out[k] = float(v)
+    if has_pool:
+        out[ABSENT] = pooled
+    return out, [e for e in elements if e in zero]
 
 
 def predict_grid(

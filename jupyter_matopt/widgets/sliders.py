@@ -54,6 +54,9 @@ class CompositionSliders(anywidget.AnyWidget):
     prediction = traitlets.Dict().tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     busy = traitlets.Bool(False).tag(sync=True)
+    #: Raw-material price per kg and supply concentration (HHI) of the current fractions, from
+    #: :func:`jupyter_matopt.economics.composition_economics` (``label`` is what the view shows).
+    economics = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -258,7 +261,23 @@ class CompositionSliders(anywidget.AnyWidget):
                 self.formula = formula if formula is not None else _formula(self.fractions)
         finally:
             self._guard = False
+        self._update_economics()
         self._update_prediction()
+
+    def _update_economics(self) -> None:
+        try:
+            from ..economics import composition_economics
+        except ImportError:  # an older backend without the price tables
+            return
+        x = np.array([self.fractions.get(e, 0.0) for e in self.elements], dtype=float)
+        try:
+            econ = composition_economics(x, list(self.elements))
+        except Exception as exc:  # noqa: BLE001 - a missing price must not stop the sliders
+            econ = {"label": "", "error": f"no price/HHI: {exc}"}
+        self.economics = {
+            k: (v if v is None or isinstance(v, (str, int, float, bool)) else str(v))
+            for k, v in dict(econ).items()
+        }
 
     def _add_element(self, element: str, fraction: float = 0.0) -> None:
         name = str(element).strip()

@@ -85,6 +85,9 @@ class TernaryMap(anywidget.AnyWidget):
         show: ``"mean"`` or ``"std"``.
         levels: Number of contour levels.
         tolerance: Largest total fraction of other elements for a training point to be drawn.
+        bounds: The allowed region to shade: a ``CompositionSpace`` or ``{element: (low,
+            high)}`` in fractions; default: the linked sliders' bounds, else the session's
+            space when it covers the corners.
     """
 
     _esm = esm("ternary")
@@ -103,6 +106,9 @@ class TernaryMap(anywidget.AnyWidget):
     units = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     busy = traitlets.Bool(False).tag(sync=True)
+    #: The allowed region: ``{corner: [low, high]}`` in the map's barycentric units (a
+    #: corner's fraction divided by the share of the corners); empty when unbounded.
+    region = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -116,6 +122,7 @@ class TernaryMap(anywidget.AnyWidget):
         show: str = "mean",
         levels: int = 8,
         tolerance: float = 0.05,
+        bounds: Any = None,
         **kwargs: Any,
     ) -> None:
         corners = _check_corners(elements)
@@ -138,9 +145,12 @@ class TernaryMap(anywidget.AnyWidget):
             self.levels = levels
             self.target = str(getattr(model, "target_", None) or "prediction")
             self.units = str(getattr(model, "units_", None) or "")
+        self._bounds = bounds
         self.refresh()
         if sliders is not None:
             self.link(sliders)
+        else:
+            self._update_region()
 
     # ------------------------------------------------------------------ compute
     def compute(self) -> TernaryGrid:
@@ -219,10 +229,57 @@ class TernaryMap(anywidget.AnyWidget):
         """Link :class:`CompositionSliders`: clicks set them, their composition is marked."""
         if self._sliders is not None:
             self._sliders.unobserve(self._on_sliders, names="fractions")
+            self._sliders.unobserve(self._on_slider_bounds, names=["lower", "upper"])
         self._sliders = sliders
         sliders.observe(self._on_sliders, names="fractions")
+        sliders.observe(self._on_slider_bounds, names=["lower", "upper"])
         self._on_sliders({"new": sliders.fractions})
+        self._update_region()
         return self
+
+    def _on_slider_bounds(self, change: dict[str, Any]) -> None:
+        self._update_region()
+
+    def _bounds_source(self) -> dict[str, tuple[float, float]]:
+        """Fraction bounds of the corners: explicit, the linked sliders', or the space's."""
+        src = self._bounds
+        if src is None and self._sliders is not None:
+            lo, hi = dict(self._sliders.lower), dict(self._sliders.upper)
+            return {e: (float(lo.get(e, 0.0)), float(hi.get(e, 1.0))) for e in self.elements}
+        if src is None:
+            from .._session import session
+
+            src = session().space
+            if src is None or not set(self.elements) <= set(getattr(src, "components", ())):
+                return {}
+        if hasattr(src, "components") and hasattr(src, "lower"):
+            return {
+                e: (float(lo), float(hi))
+                for e, lo, hi in zip(src.components, src.lower, src.upper, strict=True)
+                if e in self.elements
+            }
+        out = {}
+        for e, b in dict(src).items():
+            lo, hi = b
+            out[str(e)] = (float(lo), float(hi))
+        return out
+
+    def _update_region(self) -> None:
+        """Send the allowed region in barycentric units (empty: the whole triangle)."""
+        try:
+            bounds = self._bounds_source()
+        except Exception as exc:  # noqa: BLE001 - a bad bounds source only costs the shading
+            self.error = f"could not read the bounds to shade: {exc}"
+            return
+        share = 1.0 - math.fsum(self.fixed.values())
+        region = {}
+        for e in self.elements:
+            lo, hi = bounds.get(e, (0.0, 1.0))
+            b_lo = min(max(lo / share, 0.0), 1.0)
+            b_hi = min(max(hi / share, 0.0), 1.0)
+            if b_lo > 1e-12 or b_hi < 1 - 1e-12:
+                region[e] = [b_lo, b_hi]
+        self.region = {e: region[e] for e in self.elements if e in region} if region else {}
 
     def _on_sliders(self, change: dict[str, Any]) -> None:
         fr = change["new"] or {}
@@ -279,6 +336,7 @@ class TernaryMap(anywidget.AnyWidget):
         if getattr(self, "_model", None) is None or self._grid is None:
             return  # still in __init__
         self.refresh()
+        self._update_region()
 
     @traitlets.validate("show")
     def _valid_show(self, proposal: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -247,7 +248,8 @@ def test_ternary_get_state_set_state_round_trip(steel_model):
                    show="std", levels=5)
     state = _own_state(a)
     assert set(state) == {"elements", "fixed", "resolution", "mean", "std", "show", "levels",
-                          "points", "marker", "selected", "target", "units", "error", "busy"}
+                          "points", "marker", "selected", "target", "units", "error", "busy",
+                          "region"}
     assert len(np.frombuffer(state["mean"], "<f4")) == 45
     # a view (or a restored notebook) sending this state gives the same map
     b = TernaryMap(steel_model, elements=("Fe", "Cr", "Ni"), resolution=4)
@@ -317,3 +319,36 @@ def test_ternary_refuses_repeated_corners_and_bad_levels(steel_model):
     assert tm.fixed == {} and "less than 1" in tm.error
     tm.set_state({"levels": 4})
     assert tm.levels == 4
+
+
+def test_contributions_form_a_waterfall_without_elements_at_zero(steel_model):
+    from jupyter_matopt.widgets._model import ABSENT
+
+    w = CompositionSliders(["Fe", "Cr", "Ni", "Co"], model=steel_model)
+    w.formula = "Fe0.7Cr0.2Ni0.1"
+    p = w.prediction
+    assert w.fractions["Co"] == 0.0
+    assert "Co" not in p["contributions"] and p["absent"] == ["Co"]
+    assert ABSENT in p["contributions"]
+    assert set(p["contributions"]) == {"Fe", "Cr", "Ni", ABSENT}
+    # from the stated base value, the bars end exactly at the prediction
+    total = p["base_value"] + math.fsum(p["contributions"].values())
+    assert total == pytest.approx(p["explained_value"], rel=1e-9, abs=1e-9)
+    assert p["explained_value"] == pytest.approx(p["mean"], rel=1e-9)
+    exp = steel_model.explain_fractions(np.array([0.7, 0.2, 0.1, 0.0]), ["Fe", "Cr", "Ni", "Co"])
+    assert p["base_value"] == pytest.approx(exp.base_value)
+
+
+def test_ternary_region_follows_the_bounds(steel_model):
+    space = CompositionSpace({"Fe": (0.5, 0.9), "Ni": (0, 0.3), "Co": (0, 1)}, step=0.01)
+    sliders = CompositionSliders(space)
+    tm = TernaryMap(steel_model, elements=("Fe", "Ni", "Co"), resolution=5, sliders=sliders)
+    assert tm.region == {"Fe": [0.5, 0.9], "Ni": [0.0, 0.3]}
+    sliders.set_state({"upper": {"Fe": 0.8, "Ni": 0.3, "Co": 1.0}})
+    assert tm.region["Fe"] == [0.5, 0.8]
+    # with fixed section elements the bounds are in units of the corners' share
+    tm2 = TernaryMap(steel_model, elements=("Fe", "Ni", "Co"), fixed={"Mo": 0.2},
+                     resolution=5, bounds={"Fe": (0.4, 0.6)})
+    assert tm2.region == {"Fe": [pytest.approx(0.5), pytest.approx(0.75)]}
+    assert "region" in tm2.get_state()
+    assert TernaryMap(steel_model, elements=("Fe", "Ni", "Co"), resolution=5).region == {}

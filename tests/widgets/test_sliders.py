@@ -261,3 +261,16 @@ def test_set_ratio_moves_only_the_named_elements():
     assert w.fractions["Bi"] == pytest.approx(0.27) and w.fractions["Te"] == pytest.approx(0.63)
     assert w.fractions["Sb"] == 0.0
     assert_valid(w)
+
+
+def test_price_and_supply_risk_follow_the_sliders():
+    pytest.importorskip("jupyter_matopt.economics", reason="economics module not present")
+    w = CompositionSliders(["Bi", "Sb", "Te"], step=0.01)
+    first = dict(w.economics)
+    assert first["label"].startswith("$") and "/kg" in first["label"] and "HHI" in first["label"]
+    w.set_fraction("Te", 0.9)
+    assert w.economics["cost_per_kg"] != first["cost_per_kg"]
+    assert "economics" in w.get_state()
+    # an element without price data is named, the sliders keep working
+    w.add_element("Pu", 0.1)
+    assert "Pu" in (w.economics.get("error") or "") and w.error == ""
