@@ -97,6 +97,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--units", default=None, help="units of the target of a CSV, e.g. MPa")
     s.add_argument("--sample", type=int, default=None,
                    help="keep a random subset of this many rows (fast exploration)")
+    g = s.add_argument_group("OPTIMADE databases (source optimade:PROVIDER or optimade:URL, "
+                             "e.g. optimade:mp, optimade:oqmd, optimade:aflow)")
+    g.add_argument("--elements", nargs="+", metavar="EL",
+                   help="chemical system: entries made only of these elements")
+    g.add_argument("--nelements", metavar="N|LO:HI",
+                   help="number of elements, e.g. 3 or 2:3")
+    g.add_argument("--filter", dest="optimade_filter", metavar="FILTER",
+                   help="raw OPTIMADE filter, ANDed with the others")
+    g.add_argument("--properties", nargs="+", metavar="FIELD",
+                   help="provider fields, e.g. _oqmd_delta_e _oqmd_stability")
+    g.add_argument("--max-results", type=int, default=None,
+                   help="stop after this many entries (default 10000)")
+    g.add_argument("--structures", action="store_true",
+                   help="also fetch crystal structures (dataset.structures)")
+    g.add_argument("--refresh", action="store_true",
+                   help="ignore the cached copy and download again")
+
 
     _add(sub, "list", "list the built-in datasets", "%matopt list")
 
@@ -352,7 +369,9 @@ class MatoptMagics(Magics):
         from .data import Dataset, load_dataset
 
         src = args.source
-        if src.lower().endswith((".csv", ".tsv", ".txt")) or Path(src).is_file():
+        if src.lower().startswith("optimade:"):
+            ds = _load_optimade(src.split(":", 1)[1], args)
+        elif src.lower().endswith((".csv", ".tsv", ".txt")) or Path(src).is_file():
             if not Path(src).is_file():
                 raise UsageError(f"no file {src!r}: give the path of a CSV file or a dataset "
                                  "name from `%matopt list`")
@@ -644,6 +663,31 @@ class MatoptMagics(Magics):
     def _do_status(self, args: argparse.Namespace) -> Any:
         print(session().summary())
         return None
+
+
+def _load_optimade(where: str, args: argparse.Namespace) -> Any:
+    """``%matopt load optimade:PROVIDER|URL ...``: load_optimade with a tqdm bar."""
+    from .data.optimade import load_optimade
+    from .widgets.progress import tqdm_callback
+
+    if not where:
+        raise UsageError("give a provider or base URL after optimade:, e.g. optimade:mp")
+    nelements: Any = None
+    if args.nelements:
+        try:
+            lo, _, hi = args.nelements.partition(":")
+            nelements = (int(lo), int(hi)) if hi else int(lo)
+        except ValueError:
+            raise UsageError(f"--nelements takes N or LO:HI, e.g. 3 or 2:3; got "
+                             f"{args.nelements!r}") from None
+    kw: dict[str, Any] = {}
+    if args.max_results is not None:
+        kw["max_results"] = args.max_results
+    with tqdm_callback(desc=f"OPTIMADE {where}", unit=" entries") as cb:
+        return load_optimade(
+            where, filter=args.optimade_filter, elements=args.elements, nelements=nelements,
+            properties=args.properties, target=args.target, structures=args.structures,
+            refresh=args.refresh, callback=cb, **kw)
 
 
 def _show_figure(report: Any) -> None:
