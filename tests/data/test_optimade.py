@@ -184,7 +184,7 @@ def test_pagination_across_many_pages(optimade_url: str, data_dir: Path, cache: 
         page_limit=17,
         max_results=None,
         cache_dir=cache,
-        callback=lambda *e: events.append(e),
+        callback=lambda ev, d, t, m: events.append((ev, d, t, m)),
     )
     n_rows = len(oqmd_rows(data_dir))
     total = ds.attrs["data_returned"]
@@ -207,12 +207,12 @@ def test_max_results_then_resume_from_cache(optimade_url: str, cache: str) -> No
     events: list[tuple] = []
     again = load_optimade(
         optimade_url, properties=["_oqmd_delta_e"], page_limit=20, max_results=30,
-        cache_dir=cache, callback=lambda *e: events.append(e),
+        cache_dir=cache, callback=lambda ev, d, t, m: events.append((ev, d, t, m)),
     )  # fmt: skip
     assert again.attrs["from_cache"] and events == []  # 40 entries cached cover 30
     full = load_optimade(
         optimade_url, properties=["_oqmd_delta_e"], page_limit=20, max_results=None,
-        cache_dir=cache, callback=lambda *e: events.append(e),
+        cache_dir=cache, callback=lambda ev, d, t, m: events.append((ev, d, t, m)),
     )  # fmt: skip
     gets = [e for e in events if e[3].startswith("GET")]
     total = full.attrs["data_returned"]
@@ -482,3 +482,53 @@ def test_failed_page_keeps_earlier_pages_for_resume(bad_server: tuple, cache: st
     ds = _load(f"{url}/partial", cache=True, cache_dir=cache)
     assert list(ds.frame["entry_id"]) == ["p1", "p2", "p3", "p4"]
     assert state.hits["partial"] - first_page_hits == 1  # only page 2 was requested
+
+
+# ------------------------------------------------------------------- the magic
+
+
+def test_matopt_load_optimade_magic(
+    optimade_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    pytest.importorskip("IPython", reason="IPython is not installed")
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    import jupyter_matopt as mo
+
+    monkeypatch.setenv("MATOPT_OPTIMADE_CACHE", str(tmp_path / "magic_cache"))
+    InteractiveShell.clear_instance()
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=cfg)
+    mo.session().reset()
+    try:
+        shell.run_cell("%load_ext jupyter_matopt", store_history=False).raise_error()
+        result = shell.run_cell(
+            f"%matopt load optimade:{optimade_url} --elements Bi Sb Te --nelements 2:3 "
+            "--properties _oqmd_delta_e --target formation_energy",
+            store_history=False,
+        )
+        result.raise_error()
+        ds = result.result
+        expected = {
+            f"crabnet-oqmd-{row}"
+            for row, formula, _ in oqmd_rows(data_dir)
+            if _elements(formula) <= {"Bi", "Sb", "Te"} and len(_elements(formula)) >= 2
+        }
+        assert mo.session().dataset is ds and ds.target == "formation_energy"
+        assert set(ds.frame["entry_id"]) == expected
+        assert ds.frame["nelements"].between(2, 3).all()
+        capsys.readouterr()
+        bad = shell.run_cell(
+            f"%matopt load optimade:{optimade_url} --filter 'nelements==2'", store_history=False
+        )
+        assert isinstance(bad.error_in_exec, UsageError)
+        shown = capsys.readouterr()
+        assert "Unable to parse filter" in shown.out + shown.err
+        assert mo.session().dataset is ds  # a failed load leaves the session as it was
+    finally:
+        mo.session().reset()
+        InteractiveShell.clear_instance()
