@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..._progress import as_progress
 from ...core.elements import is_element
 from .._errors import DatasetError
 from ..dataset import Dataset
@@ -334,7 +335,9 @@ def load_optimade(
         page_limit: Entries asked per page (servers may cap it).
         structures: Also fetch cells and sites; ``dataset.structures`` are pymatgen
             ``Structure`` objects (None for entries without a periodic cell).
-        callback: ``callback(event, done, total, message)`` after each request.
+        callback: ``callback(event, done, total, message)`` before and after each request
+            (event ``"optimade"``; ``total`` is the number of entries to fetch, None until
+            the server says); the older ``callback(done, total, message)`` works too.
         ranges: ``{field: value or (low, high)}`` conditions, e.g. ``{"nsites": (None, 20)}``.
         element_match: ``"only"``, ``"all"`` or ``"any"`` (see ``elements``).
         retries: Retries of a request after HTTP 429/5xx, a timeout or a lost connection.
@@ -362,6 +365,7 @@ def load_optimade(
     :class:`OptimadeWarning` (they stay cached for resuming).
     """
     label, base, provider = _resolve_provider(provider_or_url)
+    progress = as_progress(callback, error=DatasetError)
     props = _names(properties, "properties")
     if properties is None and provider is not None:
         props = list(provider.default_properties)
@@ -398,7 +402,7 @@ def load_optimade(
                 retries=retries,
                 backoff=backoff,
                 folder=folder,
-                callback=callback,
+                callback=progress if progress else None,
             )
         except KeyboardInterrupt:
             interrupted = True
