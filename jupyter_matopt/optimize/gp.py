@@ -218,6 +218,16 @@ class GaussianProcess:
                 jitter = max(jitter * 10, 1e-8)
         self._alpha = cho_solve((self._L, True), ys)
 
+    def prior_std(self) -> float:
+        """Standard deviation of the latent function before any data (in the units of y).
+
+        The posterior std divided by this is how much of the prior uncertainty is left at a
+        point: about 1 far from the data, near 0 at a noise-free observation.
+        """
+        if self.theta_ is None:
+            raise ValueError("the GaussianProcess is not fitted yet")
+        return float(math.sqrt(self._s2) * self._y_std)
+
     def predict(self, X: np.ndarray, *, return_std: bool = True
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the latent function (noise excluded)."""

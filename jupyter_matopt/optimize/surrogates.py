@@ -229,9 +229,15 @@ class PriorMeanGPSurrogate:
     """A GP on the residuals of a trained model: ``mean = model(x) + GP(y - model(x))``.
 
     The trained model supplies what the wider data know (its prediction is the GP's prior
-    mean); the GP learns where the campaign's own measurements disagree with it, and its
-    std is the uncertainty of that correction, so it shrinks near measurements and grows to
-    the residuals' spread away from them.
+    mean); the GP learns where the campaign's own measurements disagree with it.
+
+    The std is ``sqrt(s_gp^2 + r * s_model^2)`` with ``r = s_gp^2 / s_gp,prior^2`` in
+    ``[0, 1]``: the GP's uncertainty about the correction, plus the model's own calibrated
+    uncertainty where the campaign has no measurement nearby (``r`` is about 1 far from the
+    data and about 0 next to a measurement or a fantasized pick). Why: residuals on rows the
+    model was trained on are small (it has seen them), so a GP fitted to them alone would be
+    overconfident everywhere and a batch would collapse onto one spot; the model's std was
+    calibrated on held-out rows.
     """
 
     def __init__(self, prior: _Prior, gp: GaussianProcess | None = None) -> None:
@@ -252,7 +258,10 @@ class PriorMeanGPSurrogate:
 
     def predict(self, F: np.ndarray, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mu, sd = self.gp.predict(F)
-        return self.prior(Z)[0] + mu, sd
+        prior_mu, prior_sd = self.prior(Z)
+        scale = self.gp.prior_std()
+        left = np.clip((sd / scale) ** 2, 0.0, 1.0) if scale > 0 else np.ones_like(sd)
+        return prior_mu + mu, np.sqrt(sd**2 + left * prior_sd**2)
 
     def fantasize(self, F: np.ndarray, Z: np.ndarray) -> PriorMeanGPSurrogate:
         return PriorMeanGPSurrogate(self.prior, self.gp.fantasize(F))
