@@ -20,8 +20,11 @@ from ._log import (
     append_record,
     create_log,
     dumps,
+    identity,
+    read_identity,
     read_log,
 )
+from ._validate import check_header, check_record_arrays
 from .acquisition import (
     expected_improvement,
     probability_of_improvement,
@@ -273,6 +276,7 @@ class Campaign:
         surrogate = str(surrogate).lower()
         if surrogate not in _SURROGATES:
             raise CampaignError(f"surrogate must be one of {list(_SURROGATES)}, got {surrogate!r}")
+        self._seed_given = seed is not None  # else an existing log at `path` supplies it
         if seed is None:
             seed = secrets.randbelow(2**31)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -430,6 +434,10 @@ class Campaign:
         header = self._header()
         if path.exists():
             old_header, records = read_log(path)
+            check_header(old_header, path)
+            if not self._seed_given:  # resume the log's campaign with its seed
+                self.seed = int(old_header["settings"]["seed"])
+                header = self._header()
             if self._comparable(old_header) != self._comparable(header):
                 raise CampaignError(
                     f"{str(path)!r} already holds a campaign with other settings (space, pool, "
@@ -444,6 +452,7 @@ class Campaign:
                     f"folder {str(path.parent)!r} of the campaign file does not exist")
             create_log(path, header)
         self.path = path
+        self._log_identity = read_identity(path)
 
     @classmethod
     def load(cls, path: str | Path, *, callback: Callback | None = None,
@@ -462,6 +471,7 @@ class Campaign:
         """
         path = Path(path)
         header, records = read_log(path)
+        check_header(header, path)
         if header.get("version") != 1:
             raise CampaignError(
                 f"{str(path)!r} has campaign format version {header.get('version')!r}; this "
@@ -492,6 +502,7 @@ class Campaign:
         for rec in records:
             camp._apply_record(rec)
         camp.path = path
+        camp._log_identity = identity(header)
         return camp
 
     def save(self, path: str | Path) -> None:
@@ -503,6 +514,7 @@ class Campaign:
             raise CampaignError(f"{str(path)!r} exists; choose a new file to save to")
         create_log(path, self._header(), self._records())
         self.path = path
+        self._log_identity = read_identity(path)
 
     def _records(self) -> list[dict[str, Any]]:
         out = []
@@ -595,7 +607,7 @@ class Campaign:
         record = self._make_record(X, C, Y, t)
         if self.path is not None:
             try:
-                append_record(self.path, record)
+                append_record(self.path, record, expect=getattr(self, "_log_identity", None))
             except OSError as e:
                 raise CampaignError(f"could not write to {str(self.path)!r}: {e}") from e
         self._apply_record(record)
@@ -626,6 +638,7 @@ class Campaign:
                  if self._c else np.zeros((len(X), 0)))
         except (KeyError, ValueError, TypeError) as e:
             raise CampaignError(f"a tell record does not fit this campaign: {e}") from None
+        X = check_record_arrays(X, C, Y, fractions=self.space is not None)
         self._X = np.vstack([self._X, X])
         self._C = np.vstack([self._C, C])
         self._Y = np.vstack([self._Y, Y])
