@@ -19,6 +19,10 @@ Formula heuristic (:func:`guess_prototype`), applied to the formula's integer ra
    (midpoint of the mixed region 6.87-8.0 of S. Guo et al., J. Appl. Phys. 109, 103505 (2011)).
 
 The choice is reported in ``structure.properties["note"]``.
+
+:func:`fit_prototype` applies the same rules to compositions that are only *near* a small
+integer ratio (slider fractions such as Bi0.38Te0.62, within ``tol`` of Bi2Te3), and says
+honestly when no prototype fits a compound (``None``) instead of forcing one.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from . import _elements as E
 from .errors import StructureError
 from .prototypes import Species, find_prototype, prototype
 
-__all__ = ["Guess", "guess_prototype", "structure_from"]
+__all__ = ["Guess", "fit_prototype", "guess_prototype", "structure_from"]
 
 #: Ambient-pressure ground-state lattices of the elements that have a simple one. Elements in
 #: no list get fcc (reported as such). dhcp lanthanides are approximated by hcp.
@@ -268,6 +272,114 @@ def guess_prototype(formula: str | Mapping[str, float]) -> Guess:
         f"{'<' if vec < 7.4 else '>='} 7.4 (Guo et al. 2011)"
     )
     return Guess(name, (_species(fractions),), note)
+
+
+def _near_ratios(totals: list[float], max_atoms: int = 12) -> list[tuple[float, list[int]]]:
+    """Integer counts (every one >= 1, at most ``max_atoms`` in all) near the ``totals`` ratio.
+
+    Returns ``(deviation, counts)`` pairs, by number of atoms then deviation, where the
+    deviation is the largest ``|count/N - fraction|``.
+    """
+    total = sum(totals)
+    frac = [t / total for t in totals]
+    out: list[tuple[float, list[int]]] = []
+    seen: set[tuple[int, ...]] = set()
+    for n in range(len(frac), max_atoms + 1):
+        raw = [f * n for f in frac]
+        counts = [max(1, int(math.floor(r))) for r in raw]
+        # largest remainder to reach n atoms (the floor of 1 may already overshoot)
+        while sum(counts) < n:
+            i = max(range(len(raw)), key=lambda k: raw[k] - counts[k])
+            counts[i] += 1
+        if sum(counts) != n:
+            continue
+        g = 0
+        for c in counts:
+            g = math.gcd(g, c)
+        key = tuple(c // g for c in counts)
+        if key in seen:
+            continue
+        seen.add(key)
+        dev = max(abs(c / n - f) for c, f in zip(counts, frac, strict=True))
+        out.append((dev, list(key)))
+    return out
+
+
+def fit_prototype(
+    composition: str | Mapping[str, float], *, tol: float = 0.05, max_atoms: int = 12
+) -> Guess | None:
+    """The built-in prototype that fits a composition, or ``None`` when none does.
+
+    Like :func:`guess_prototype`, but the composition only has to lie within ``tol`` (largest
+    difference of any species' fraction) of a small integer ratio (at most ``max_atoms`` atoms
+    per formula unit): Bi0.38Te0.62 fits Bi2Te3 (0.02 away), PbTe fits rock salt and not the
+    Bi2Te3 type. Alloys of metals with no stoichiometric fit get a disordered solid solution
+    (bcc/fcc by valence-electron count, as in :func:`guess_prototype`); a compound with an
+    anion-like element and no fitting rule gets ``None``: no prototype is forced on it.
+
+    Args:
+        composition: A formula or ``{element: amount}``.
+        tol: Largest accepted difference between a species' fraction and the ratio's.
+        max_atoms: Largest formula unit tried.
+
+    Returns:
+        The :class:`Guess` (its note says how far the composition is from the ratio), or
+        ``None``.
+
+    Raises:
+        StructureError: the composition cannot be parsed.
+    """
+    amounts = _parse_formula(composition)
+    total = sum(amounts.values())
+    best: Guess | None = None
+    best_key: tuple[float, int, int] | None = None
+    # second pass: species below ``tol`` (dopants) are left out of the ratio; decorate()
+    # then puts them on the sublattice they substitute on
+    for drop_minor in (False, True):
+        major = {el: a for el, a in amounts.items() if not drop_minor or a / total > tol}
+        if not major or (drop_minor and len(major) == len(amounts)):
+            continue
+        els = sorted(major, key=E.electronegativity)
+        for pools in (
+            [{el: major[el]} for el in els],
+            list(_pool_by_group(major).values()),
+        ):
+            totals = [sum(p.values()) for p in pools]
+            for dev, counts in _near_ratios(totals, max_atoms):
+                if dev > tol + 1e-12:
+                    continue
+                guess = _rules(pools, counts)
+                if guess is None:
+                    continue
+                # closest ratio first; then fewer species (Bi/Sb sharing a site in
+                # (Bi,Sb)2Te3 rather than a perovskite BiSbTe3); then smaller cells
+                key = (round(dev, 3), len(pools), sum(counts))
+                if best_key is not None and key >= best_key:
+                    continue
+                note = guess.note
+                if len(pools) < len(major) and len(pools) > 1:
+                    note += "; same-group elements share a sublattice"
+                if dev > 1e-3:
+                    note += (
+                        f"; {_formula_text(_rounded(major))} is {dev:.2g} (in fraction) from "
+                        "that ratio, so the drawn cell has the prototype's site ratio"
+                    )
+                minor = sorted(set(amounts) - set(major))
+                if minor:
+                    note += f"; minor {', '.join(minor)} substituted on the closest sublattice"
+                best, best_key = Guess(guess.prototype, guess.elements, note), key
+        if best is not None:
+            break
+    if best is not None:
+        return best
+    if all(el not in E.ANION_LIKE for el in amounts) and all(E.is_metal(el) for el in amounts):
+        return guess_prototype(amounts)
+    return None
+
+
+def _rounded(amounts: Mapping[str, float]) -> dict[str, float]:
+    total = sum(amounts.values())
+    return {el: round(a / total, 3) for el, a in amounts.items()}
 
 
 def _formula_text(amounts: Mapping[str, float]) -> str:

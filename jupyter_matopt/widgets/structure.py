@@ -5,11 +5,21 @@ missing nglview (or ase, which nglview's pymatgen path needs but does not declar
 :class:`NglviewNotInstalledError` with the install command. nglview cannot draw partial
 occupancies, so the view shows an ordered supercell approximant (or each site's majority
 species) and the table beside it lists the partial occupancies.
+
+Given a formula, the viewer picks the prototype that fits each new composition
+(:func:`~jupyter_matopt.structures.fit_prototype`: PbTe is rock salt, not a Bi2Te3-type cell)
+and says so when none fits. Updates from linked sliders are debounced and replace the drawn
+structure in place (nglview's ``replaceStructure``: the old atoms stay until the new ones are
+loaded, the camera stays), instead of removing the component and blanking the view.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
+import sys
+import time
+import types
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -17,8 +27,11 @@ import ipywidgets as widgets
 import traitlets
 from pymatgen.core import Structure
 
+from ..core import to_formula
 from ..structures import decorate, majority_structure, structure_from
 from ..structures.errors import StructureError
+from ..structures.prototypes import find_prototype, get_prototype, prototype
+from ..structures.source import _looks_like_path, fit_prototype
 
 __all__ = ["INSTALL_HINT", "NglviewNotInstalledError", "StructureViewer", "element_colors"]
 
@@ -29,7 +42,60 @@ class NglviewNotInstalledError(ImportError):
     """nglview or ase, needed to draw structures, is not installed."""
 
 
+def _pkg_resources_stand_in() -> types.ModuleType:
+    """The two names nglview 3.1.4's ``__init__`` uses from ``pkg_resources``.
+
+    setuptools 81 and later no longer ship ``pkg_resources``; nglview only reads its own
+    version with it, which ``importlib.metadata`` answers the same way.
+    """
+    from importlib import metadata
+
+    mod = types.ModuleType("pkg_resources")
+
+    class DistributionNotFound(Exception):  # noqa: N818 - the name nglview catches
+        pass
+
+    def get_distribution(name: str) -> Any:
+        try:
+            return types.SimpleNamespace(version=metadata.version(name))
+        except metadata.PackageNotFoundError as exc:
+            raise DistributionNotFound(name) from exc
+
+    mod.DistributionNotFound = DistributionNotFound  # type: ignore[attr-defined]
+    mod.get_distribution = get_distribution  # type: ignore[attr-defined]
+    return mod
+
+
+def _has_pkg_resources() -> bool:
+    import importlib.util
+
+    if "pkg_resources" in sys.modules:
+        return sys.modules["pkg_resources"] is not None
+    try:
+        # find_spec, not import: importing pkg_resources warns (deprecated) in our name
+        return importlib.util.find_spec("pkg_resources") is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _import_nglview() -> Any:
+    if "nglview" not in sys.modules and not _has_pkg_resources():
+        # only for nglview's import, then put back, so nobody else mistakes it for the real
+        # module
+        missing = object()
+        previous = sys.modules.get("pkg_resources", missing)
+        sys.modules["pkg_resources"] = _pkg_resources_stand_in()
+        try:
+            return _import_nglview_and_ase()
+        finally:
+            if previous is missing:
+                sys.modules.pop("pkg_resources", None)
+            else:
+                sys.modules["pkg_resources"] = previous  # type: ignore[assignment]
+    return _import_nglview_and_ase()
+
+
+def _import_nglview_and_ase() -> Any:
     try:
         import ase  # noqa: F401  (nglview's pymatgen/ASE path needs it but does not declare it)
         import nglview
@@ -115,7 +181,8 @@ class StructureViewer(widgets.HBox):
     """A 3D view of a structure decorated with a composition, and its occupancy table.
 
     The viewer is itself an ``ipywidgets.HBox`` (``.widget`` returns it too): the nglview
-    widget on the left, a title, the occupancy table and an error line on the right.
+    widget on the left; a header (what is drawn and why), the occupancy table and an error
+    line on the right.
 
     Args:
         source: A pymatgen ``Structure``, a CIF path, a prototype name or a formula (see
@@ -133,6 +200,11 @@ class StructureViewer(widgets.HBox):
             ordered supercell with the same composition) or ``"majority"`` (each site's
             majority species, in the cell as it is).
         max_atoms: Largest approximant considered.
+        auto_prototype: Pick the prototype that fits each composition
+            (:func:`~jupyter_matopt.structures.fit_prototype`); default: when ``source`` is
+            a formula (not a file, a ``Structure`` or a prototype name, which are kept).
+        debounce: Seconds of quiet after a linked slider change before the structure is
+            rebuilt (at least one rebuild per second while dragging); ``0``: at once.
         **kwargs: Passed to ``ipywidgets.HBox``.
 
     Raises:
@@ -142,6 +214,8 @@ class StructureViewer(widgets.HBox):
     Attributes:
         fractions: The composition last applied (a traitlets ``Dict``).
         error: The message of the last failed update from linked sliders ("" if none).
+        fit: What was decided about the prototype for the last composition ("" when the
+            source is kept as given); starts with "No built-in prototype fits" when none does.
         view: The ``nglview.NGLWidget``.
         structure: The decorated structure.
         display_structure: The ordered structure drawn in the view.
@@ -149,6 +223,7 @@ class StructureViewer(widgets.HBox):
 
     fractions = traitlets.Dict()
     error = traitlets.Unicode("")
+    fit = traitlets.Unicode("")
 
     def __init__(
         self,
@@ -161,6 +236,8 @@ class StructureViewer(widgets.HBox):
         sites: Mapping[str, Sequence[str]] | None = None,
         display: Literal["approximant", "majority"] = "approximant",
         max_atoms: int = 500,
+        auto_prototype: bool | None = None,
+        debounce: float = 0.2,
         **kwargs: Any,
     ) -> None:
         self._nglview = _import_nglview()
@@ -168,28 +245,40 @@ class StructureViewer(widgets.HBox):
             raise StructureError(f"mode must be 'disordered' or 'ordered', got {mode!r}")
         if display not in ("approximant", "majority"):
             raise StructureError(f"display must be 'approximant' or 'majority', got {display!r}")
+        if not (isinstance(debounce, (int, float)) and 0 <= debounce <= 10):
+            raise StructureError(f"debounce must be 0 to 10 seconds, got {debounce!r}")
         self.base: Structure = structure_from(source)
+        if auto_prototype is None:
+            auto_prototype = isinstance(source, str) and _is_formula(source.strip())
+        self.auto_prototype = bool(auto_prototype)
         self.mode = mode
         self.supercell = supercell
         self.seed = seed
         self.sites = sites
         self.display = display
         self.max_atoms = max_atoms
+        self.debounce = float(debounce)
         self._linked: tuple[Any, Any] | None = None
+        self._pending: Mapping[str, float] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._first_pending = 0.0
+        self._drawn_elements: tuple[str, ...] | None = None
         self.view = self._nglview.NGLWidget()
-        self.view.layout = widgets.Layout(width="420px", height="360px")
+        self.view.layout = widgets.Layout(width="400px", height="340px")
         # The NGL stage sizes its canvas from the output area, not from the widget layout,
         # and would spill over the table: fix the stage size too.
-        self.view._set_size("420px", "360px")
+        self.view._set_size("400px", "340px")
         self._title = widgets.HTML()
         self._table = widgets.HTML()
         self._error = widgets.HTML()
         side = widgets.VBox(
             [self._title, self._table, self._error],
-            layout=widgets.Layout(width="380px", overflow="auto"),
+            layout=widgets.Layout(width="400px", overflow="auto"),
         )
         side.add_class("jp-matopt-structure-side")
-        kwargs.setdefault("layout", widgets.Layout(align_items="flex-start"))
+        kwargs.setdefault(
+            "layout", widgets.Layout(align_items="flex-start", flex_flow="row wrap")
+        )
         super().__init__(children=[self.view, side], **kwargs)
         self.add_class("jp-matopt-structure-viewer")
         self.structure: Structure = self.base
@@ -205,8 +294,29 @@ class StructureViewer(widgets.HBox):
 
     # --- model -----------------------------------------------------------------------------
 
+    def _base_for(self, fractions: Mapping[str, float]) -> Structure | None:
+        """The structure to decorate: the source, or the prototype fitting ``fractions``."""
+        if not self.auto_prototype or not fractions:
+            self.fit = ""
+            return self.base
+        guess = fit_prototype(fractions)
+        if guess is None:
+            self.fit = (
+                f"No built-in prototype fits {_formula_text(fractions)}: no small-integer "
+                "ratio within 0.05 matches a rule (rock salt, fluorite, Bi2Te3 type, "
+                "perovskite, ...)."
+            )
+            return None
+        base = prototype(guess.prototype, elements=list(guess.elements))
+        base.properties["note"] = guess.note
+        self.fit = guess.note
+        return base
+
     def update(self, fractions: Mapping[str, float] | None) -> None:
-        """Redecorate the source structure with ``fractions`` and redraw.
+        """Redecorate the structure with ``fractions`` and redraw.
+
+        With ``auto_prototype`` the prototype is chosen again for the new composition; when
+        none fits, the view keeps the last structure and the header says so.
 
         Args:
             fractions: Composition to apply; ``None`` or ``{}`` shows the source unchanged.
@@ -215,8 +325,15 @@ class StructureViewer(widgets.HBox):
             StructureError: ``fractions`` cannot be applied (the view is left unchanged).
         """
         fractions = {str(k): float(v) for k, v in (fractions or {}).items()}
+        fractions = {k: v for k, v in fractions.items() if v != 0} or fractions
+        base = self._base_for(fractions)
+        if base is None:
+            self.fractions = fractions
+            self.error = ""
+            self._render_table(stale=True)
+            return
         structure = decorate(
-            self.base, fractions or None, mode=self.mode, supercell=self.supercell,
+            base, fractions or None, mode=self.mode, supercell=self.supercell,
             seed=self.seed, sites=self.sites, max_atoms=self.max_atoms,
         )  # fmt: skip
         if structure.is_ordered:
@@ -232,13 +349,14 @@ class StructureViewer(widgets.HBox):
             # approximant's own.
             shown.properties["approximant"] = shown.properties.pop("decoration")
             shown.properties["decoration"] = structure.properties["decoration"]
+        self._decorated_base = base
         self.structure = structure
         self.display_structure = shown
         # Colours stay with their element across updates: the source's own elements claim
         # theirs first, newcomers follow by abundance.
         amounts = shown.composition.get_el_amt_dict()
-        base = {el.symbol for el in self.base.composition}
-        order = sorted(amounts, key=lambda el: (el not in base, -amounts[el], el))
+        first = {el.symbol for el in self.base.composition}
+        order = sorted(amounts, key=lambda el: (el not in first, -amounts[el], el))
         self._color_memory = element_colors(order, self._color_memory)
         self.colors = {el: self._color_memory[el] for el in order}
         self.fractions = fractions
@@ -253,13 +371,41 @@ class StructureViewer(widgets.HBox):
         except (StructureError, ValueError, TypeError) as exc:
             self.error = str(exc)
 
+    def _schedule(self, fractions: Mapping[str, float] | None) -> None:
+        """Debounce: rebuild after ``debounce`` s of quiet, or at least once a second."""
+        self._pending = dict(fractions or {})
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script, a test): update at once
+            loop = None
+        if loop is None or self.debounce <= 0:
+            self.flush()
+            return
+        now = time.monotonic()
+        if self._timer is None:
+            self._first_pending = now
+        else:
+            self._timer.cancel()
+        wait = min(self.debounce, max(0.0, self._first_pending + 1.0 - now))
+        self._timer = loop.call_later(wait, self.flush)
+
+    def flush(self) -> None:
+        """Apply a pending (debounced) slider change now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._safe_update(pending)
+
     def link_sliders(self, sliders: Any) -> StructureViewer:
         """Follow a composition widget's synced ``fractions`` dict trait.
 
         Args:
             sliders: Any ``traitlets.HasTraits`` with a ``fractions`` trait, such as
                 ``jupyter_matopt.widgets.sliders.CompositionSliders``. Its current value is
-                applied at once. Errors are shown in the viewer, not raised.
+                applied at once; later changes are debounced. Errors are shown in the
+                viewer, not raised.
 
         Returns:
             StructureViewer: ``self``, for chaining.
@@ -275,7 +421,7 @@ class StructureViewer(widgets.HBox):
         self.unlink_sliders()
 
         def on_change(change: dict[str, Any]) -> None:
-            self._safe_update(change["new"])
+            self._schedule(change["new"])
 
         sliders.observe(on_change, names="fractions")
         self._linked = (sliders, on_change)
@@ -304,28 +450,73 @@ class StructureViewer(widgets.HBox):
         from pymatgen.io.ase import AseAtomsAdaptor
 
         nv = self._nglview
-        components = list(self.view)
-        for component in components:
-            self.view.remove_component(component)
-        if components:
-            # nglview (3.1.4) replays ``_ngl_msg_archive`` when a view is rendered again, and
-            # remove_component leaves the removed components' addRepresentation calls in it,
-            # aimed at whatever component then has their index. All components are gone, so
-            # drop every per-component call and keep only stage-level ones.
-            self.view._ngl_msg_archive = [
-                m for m in self.view._ngl_msg_archive
-                if m.get("target") not in ("compList", "component", "StructureComponent")
-                and m.get("methodName") not in ("loadFile", "removeComponent")
-            ]  # fmt: skip
         atoms = AseAtomsAdaptor.get_atoms(self.display_structure)
-        component = self.view.add_structure(nv.ASEStructure(atoms), default_representation=False)
+        new = nv.ASEStructure(atoms)
+        elements = tuple(self.colors)
+        if self.view.loaded and self._drawn_elements == elements and len(list(self.view)) == 1:
+            self._replace(new)
+            return
+        components = list(self.view)
+        # Draw the new component before removing the old one, so the view never goes blank.
+        component = self.view.add_structure(new, default_representation=False)
         for el, color in self.colors.items():
             # NGL selects an element with "_" + its upper-case symbol (PDB element column).
             component.add_representation(
                 "spacefill", selection=f"_{el.upper()}", color=color, radiusScale=0.45
             )
         component.add_representation("unitcell", selection="all")
+        for old in components:
+            self.view.remove_component(old)
+        if components:
+            self._compact_archive()
         self.view.center()
+        self._drawn_elements = elements
+
+    def _replace(self, structure: Any) -> None:
+        """Swap the drawn atoms in place: same representations, same camera, no blank frame.
+
+        nglview's front end loads the new structure, copies the old component's
+        representations onto it and only then removes the old one (``replaceStructure``).
+        The message archive, replayed when the view is displayed again, is rewritten to hold
+        the latest structure once instead of growing by one structure per update.
+        """
+        data = structure.get_structure_string()
+        ext = getattr(structure, "ext", "pdb")
+        with self.view.hold_sync():
+            self.view._remote_call(
+                "replaceStructure", target="Widget",
+                args=[{"data": data, "ext": ext, "params": {}}],
+            )  # fmt: skip
+            archive = []
+            for m in self.view._ngl_msg_archive:
+                if m.get("methodName") == "replaceStructure":
+                    continue
+                if m.get("methodName") == "loadFile":
+                    m = {**m, "args": [{**m["args"][0], "data": data}]}
+                archive.append(m)
+            self.view._ngl_msg_archive = archive
+
+    def _compact_archive(self) -> None:
+        # nglview (3.1.4) replays ``_ngl_msg_archive`` when a view is rendered again, and
+        # remove_component leaves the removed components' calls in it, aimed at whatever
+        # component then has their index. Keep the stage-level calls and the last
+        # component's load and representations only.
+        msgs = self.view._ngl_msg_archive
+        loads = [i for i, m in enumerate(msgs) if m.get("methodName") == "loadFile"]
+        last = loads[-1] if loads else len(msgs)
+        keep = []
+        for i, m in enumerate(msgs):
+            per_component = m.get("target") in ("compList", "component", "StructureComponent")
+            if m.get("methodName") in ("removeComponent", "replaceStructure"):
+                continue
+            if m.get("methodName") == "loadFile" and i != last:
+                continue
+            if per_component and i < last:
+                continue
+            if per_component:
+                m = {**m, "component_index": 0}
+            keep.append(m)
+        self.view._ngl_msg_archive = keep
 
     def occupancy_rows(self) -> list[dict[str, Any]]:
         """Rows of the occupancy table: one per sublattice of the decorated structure.
@@ -352,48 +543,119 @@ class StructureViewer(widgets.HBox):
             )
         return rows
 
-    def _render_table(self) -> None:
+    def header(self) -> list[str]:
+        """The header lines as plain text: what is drawn, the composition, the view, why."""
         s = self.structure
         shown = self.display_structure
-        props = self.base.properties
-        # partial occupancies leave float noise in the reduced formula (Bi1.37142857...)
+        props = getattr(self, "_decorated_base", self.base).properties
         amounts = s.composition.reduced_composition.get_el_amt_dict()
-        title = html.escape("".join(
+        # partial occupancies leave float noise in the reduced formula (Bi1.37142857...)
+        formula = "".join(
             f"{el}{'' if abs(n - 1) < 5e-4 else f'{n:.3f}'.rstrip('0').rstrip('.')}"
             for el, n in amounts.items()
-        ))
-        proto = props.get("prototype")
-        parts = [f"<b>{title}</b>" + (f" &middot; {html.escape(str(proto))}" if proto else "")]
-        if props.get("note"):
-            parts.append(f'<div style="font-size:smaller">{html.escape(str(props["note"]))}</div>')
+        )
+        name = props.get("prototype")
+        if name:
+            try:
+                proto = get_prototype(str(name))
+                kind = f"{proto.description}, {proto.space_group}"
+            except StructureError:
+                kind = str(name)
+            lines = [f"{formula}: {kind}"]
+        else:
+            lines = [f"{formula} (from {props.get('source', 'the given structure')})"]
+        if self.fractions:
+            lines.append(f"Composition {_formula_text(self.fractions)}")
         approx = shown.properties.get("approximant")
         if approx is not None:
             diag = [row[i] for i, row in enumerate(approx["supercell"])]
-            parts.append(
-                f'<div style="font-size:smaller">view: {"&times;".join(map(str, diag))} ordered '
-                f"approximant, {len(shown)} atoms, "
-                f"max deviation {approx['max_deviation']:.3f}</div>"
+            lines.append(
+                f"Drawn: {' x '.join(map(str, diag))} supercell, {len(shown)} atoms, species "
+                f"placed at random on their sites (occupancies off by at most "
+                f"{approx['max_deviation'] * 100:.1f} %)"
             )
         elif shown is not s:
-            parts.append('<div style="font-size:smaller">view: majority species per site</div>')
+            lines.append("Drawn: the majority species of each site")
+        else:
+            lines.append(f"Drawn: the cell as it is, {len(shown)} atoms")
+        why = props.get("note")
+        if why:
+            lines.append(f"Why: {why}")
+        deco_note = s.properties.get("decoration", {}).get("note")
+        if deco_note:
+            lines.append(f"Note: {deco_note}")
+        return lines
+
+    def _render_table(self, *, stale: bool = False) -> None:
+        small = 'style="font-size:12px;color:var(--jp-ui-font-color2,#555);margin:1px 0"'
+        if stale:
+            parts = [
+                f'<div style="color:#b35c00;font-weight:600">{html.escape(self.fit)}</div>',
+                f"<div {small}>The view keeps the last structure that fitted. Type a "
+                "structure file or prototype name in <code>%matopt structure</code> to choose "
+                "one yourself.</div>",
+            ]
+            self._title.value = "".join(parts)
+            return
+        lines = self.header()
+        parts = [f'<div style="font-weight:600;font-size:13px">{html.escape(lines[0])}</div>']
+        parts += [f"<div {small}>{html.escape(t)}</div>" for t in lines[1:]]
         rows = []
         for row in self.occupancy_rows():
-            occ = ", ".join(
-                f'<span data-el="{html.escape(el)}">'
+            # one species per line: four species in a row overflowed the side panel
+            occ = "".join(
+                f'<div data-el="{html.escape(el)}" style="white-space:nowrap">'
                 f'<span style="color:{self.colors.get(el, "#000")}">&#9679;</span> '
-                f"{html.escape(el)} {_fmt(x)}</span>"
+                f"{html.escape(el)} {_fmt(x)}</div>"
                 for el, x in row["occupancy"].items()
             )
-            cnt = ", ".join(f"{html.escape(el)} {n}" for el, n in (row["shown"] or {}).items())
-            slot = f" ({html.escape(row['slot'])})" if row["slot"] else ""
-            rows.append(
-                f"<tr><td>{html.escape(row['label'])}{slot}</td><td>{row['sites']}</td>"
-                f'<td style="white-space:nowrap">{occ}</td><td>{cnt}</td></tr>'
+            cnt = "".join(
+                f"<div>{html.escape(el)} {n}</div>" for el, n in (row["shown"] or {}).items()
             )
+            slot = f" ({html.escape(row['slot'])})" if row["slot"] else ""
+            cell = 'style="vertical-align:top;padding:2px 6px;border-top:1px solid #ddd"'
+            rows.append(
+                f"<tr><td {cell}>{html.escape(row['label'])}{slot}</td><td {cell}>"
+                f"{row['sites']}</td><td {cell}>{occ}</td><td {cell}>{cnt}</td></tr>"
+            )
+        head = 'style="text-align:left;padding:2px 6px;font-weight:600"'
         table = (
-            '<table class="jp-matopt-occupancy-table" style="border-collapse:collapse">'
-            "<thead><tr><th>sublattice</th><th>sites</th><th>occupancy</th><th>shown</th>"
-            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            '<table class="jp-matopt-occupancy-table" style="border-collapse:collapse;'
+            'font-size:12px;width:100%;table-layout:auto">'
+            f"<thead><tr><th {head}>site (slot)</th><th {head}>sites per cell</th>"
+            f"<th {head}>occupancy</th><th {head}>atoms drawn</th></tr></thead><tbody>"
+            + "".join(rows)
+            + "</tbody></table>"
         )
         self._title.value = "".join(parts)
         self._table.value = table
+
+
+def _is_formula(text: str) -> bool:
+    """Whether ``text`` names a composition (Bi2Te3, NaCl) rather than a structure type.
+
+    A generic prototype name (perovskite, fcc, B2) or a file keeps its structure; a formula,
+    also one that is a prototype's own compound (Bi2Te3, NaCl), gets a fitted prototype.
+    """
+    if not text or _looks_like_path(text):
+        return False
+    try:
+        from pymatgen.core import Composition
+
+        reduced = Composition(text).reduced_formula
+    except Exception:  # noqa: BLE001 - pymatgen raises several types for non-formulas
+        return False
+    proto = find_prototype(text)
+    if proto is None:
+        return True
+    return bool(prototype(proto.name).composition.reduced_formula == reduced)
+
+
+def _formula_text(fractions: Mapping[str, float]) -> str:
+    clean = {el: float(v) for el, v in fractions.items() if float(v) > 0}
+    if not clean:
+        return ""
+    try:
+        return to_formula(clean)
+    except Exception:  # noqa: BLE001 - only a label
+        return " ".join(f"{el}{v:.3g}" for el, v in clean.items())

@@ -135,3 +135,35 @@ def test_backend_imports_no_jupyter_module():
 
 def test_structure_type():
     assert isinstance(structure_from("Cu"), Structure)
+
+
+# --- fit_prototype: near ratios, dopants, honest refusals ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("composition", "name"),
+    [
+        ("PbTe", "rocksalt"),
+        ({"Pb": 0.45, "Te": 0.55}, "rocksalt"),
+        ({"Bi": 0.38, "Te": 0.62}, "bi2te3"),  # 0.02 from Bi2Te3, not the closer-N BiTe2
+        ({"Bi": 0.2, "Sb": 0.2, "Te": 0.6}, "bi2te3"),  # (Bi,Sb)2Te3, not perovskite BiSbTe3
+        ({"Bi": 0.3, "Sb": 0.1, "Te": 0.59, "Pb": 0.01}, "bi2te3"),  # a dopant substitutes
+        ("SrTiO3", "perovskite"),
+        ("GaAs", "zincblende"),
+        ({"Fe": 0.7, "Cr": 0.2, "Ni": 0.1}, "fcc"),  # metals: solid solution
+    ],
+)
+def test_fit_prototype_picks_what_fits(composition, name):
+    from jupyter_matopt.structures.source import fit_prototype
+
+    guess = fit_prototype(composition)
+    assert guess is not None and guess.prototype == name, guess
+
+
+def test_fit_prototype_refuses_rather_than_forcing():
+    from jupyter_matopt.structures.source import fit_prototype
+
+    assert fit_prototype({"Pb": 0.2, "Te": 0.8}) is None
+    guess = fit_prototype({"Bi": 0.38, "Te": 0.62})
+    assert "0.02" in guess.note and "site ratio" in guess.note
+    assert "minor Pb" in fit_prototype({"Bi": 0.3, "Sb": 0.1, "Te": 0.59, "Pb": 0.01}).note
