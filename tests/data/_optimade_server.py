@@ -131,7 +131,7 @@ def _structure_entries() -> list[dict]:
 
 
 @cache
-def oqmd_rows(data_dir: Path) -> tuple[tuple[int, str, float], ...]:
+def oqmd_rows(data_dir: Path, n_first: int = N_FIRST_ROWS) -> tuple[tuple[int, str, float], ...]:
     """(row, formula, formation enthalpy) of the fixture's OQMD entries, in file order."""
     import pandas as pd
 
@@ -141,7 +141,7 @@ def oqmd_rows(data_dir: Path) -> tuple[tuple[int, str, float], ...]:
     for system in SYSTEMS:
         symbols = "|".join(sorted(system, key=len, reverse=True))
         inside |= frame["formula"].str.fullmatch(rf"(?:(?:{symbols})[0-9.]*)+")
-    inside.iloc[:N_FIRST_ROWS] = True
+    inside.iloc[:n_first] = True
     keep = [
         (int(row), str(formula), float(value))
         for row, formula, value in zip(
@@ -151,13 +151,15 @@ def oqmd_rows(data_dir: Path) -> tuple[tuple[int, str, float], ...]:
     return tuple(keep)
 
 
-def write_fixture(folder: Path, data_dir: Path) -> tuple[Path, int]:
+def write_fixture(
+    folder: Path, data_dir: Path, n_first: int = N_FIRST_ROWS
+) -> tuple[Path, int]:
     """Write the JSONL the server loads; returns (path, number of entries)."""
     from pymatgen.core import Composition
 
     folder.mkdir(parents=True, exist_ok=True)
     entries = []
-    for row, formula, value in oqmd_rows(data_dir):
+    for row, formula, value in oqmd_rows(data_dir, n_first):
         counts = {str(e): float(n) for e, n in Composition(formula).items()}
         if any(abs(n - round(n)) > 1e-9 for n in counts.values()):
             continue  # OPTIMADE formulas are integer counts
@@ -192,9 +194,15 @@ def wait_until_up(url: str, proc: subprocess.Popen | None, deadline_s: float = 9
 
 
 @contextlib.contextmanager
-def reference_server(folder: Path, data_dir: Path, *, page_limit: int = 20) -> Iterator[str]:
-    """Run the reference server on a free loopback port; yields its base URL."""
-    jsonl, _ = write_fixture(folder, data_dir)
+def reference_server(
+    folder: Path, data_dir: Path, *, page_limit: int = 20, n_first: int = N_FIRST_ROWS
+) -> Iterator[str]:
+    """Run the reference server on a free loopback port; yields its base URL.
+
+    ``n_first`` rows of the OQMD file are served besides the chemical systems (the benchmark
+    serves more than the tests).
+    """
+    jsonl, _ = write_fixture(folder, data_dir, n_first)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     config = {

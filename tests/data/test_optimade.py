@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _optimade_server import N_FIRST_ROWS, oqmd_rows
 
 from jupyter_matopt import load_optimade
 from jupyter_matopt.data import Dataset, DatasetError
@@ -37,11 +38,7 @@ from jupyter_matopt.data.optimade import (
     quote,
 )
 
-pytest.importorskip(
-    "optimade", reason="optimade is not installed (pip install 'optimade[server]')"
-)
-
-from _optimade_server import N_FIRST_ROWS, oqmd_rows  # noqa: E402
+NEEDS_OPTIMADE = "optimade is not installed (pip install 'optimade[server]')"
 
 
 @pytest.fixture
@@ -71,6 +68,7 @@ def test_quote_escapes_backslash_and_double_quote() -> None:
 
 
 def test_composed_filters_parse_with_the_reference_grammar() -> None:
+    pytest.importorskip("optimade.filterparser", reason=NEEDS_OPTIMADE)
     from optimade.filterparser import LarkParser
 
     parser = LarkParser(version=(1, 0, 0))
