@@ -159,7 +159,9 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "versions": _versions(),
-        "init_params": _jsonable(model.get_params()),
+        # the backend by its registry name (an object would not be JSON; loading refuses
+        # names not registered here)
+        "init_params": _jsonable({**model.get_params(), "backend": model.backend_name_}),
         "preset": model.preset_,
         "feature_names": list(model.feature_names_),
         "target": model.target_,

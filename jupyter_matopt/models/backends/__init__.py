@@ -50,6 +50,8 @@ _BUILTIN: dict[str, str] = {
     "xgboost": "jupyter_matopt.models.backends.xgboost:XGBoostBackend",
     "rf": "jupyter_matopt.models.backends.rf:RandomForestBackend",
     "attention": "jupyter_matopt.models.backends.attention:AttentionBackend",
+    "stack": "jupyter_matopt.models.backends.stack:StackBackend",
+    "auto": "jupyter_matopt.models.backends.stack:AutoBackend",
 }
 _REGISTRY: dict[str, str | BackendFactory] = dict(_BUILTIN)
 

@@ -168,6 +168,8 @@ class ModelBackend(ABC):
     tune_space: ClassVar[Mapping[str, Sequence[Any]]] = {}
     #: What :meth:`contributions` attributes to: ``"features"`` or ``"fractions"``.
     contribution_kind: ClassVar[Literal["features", "fractions"]] = "features"
+    #: Whether it reads ``inputs.fractions`` (False: the façade may leave them empty).
+    needs_fractions: ClassVar[bool] = True
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         self.params: dict[str, Any] = dict(params or {})

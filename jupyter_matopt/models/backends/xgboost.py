@@ -95,6 +95,7 @@ class XGBoostBackend(ModelBackend):
         "reg_lambda": [0.1, 1.0, 10.0],
     }
     contribution_kind: ClassVar[str] = "features"  # type: ignore[misc]
+    needs_fractions: ClassVar[bool] = False  # trees read the descriptors only
     #: One round of ``n_estimators`` parallel trees instead of boosting.
     random_forest: ClassVar[bool] = False
 
