@@ -7,7 +7,10 @@ sublattice, by the first rule that applies:
 1. explicit ``sites={"Bi": ["Bi", "Sb"], "Te": ["Te", "Se"]}`` (keys: an element of a
    sublattice's species, the sublattice's label such as ``"Bi0.5Sb0.5"``, or a prototype slot
    such as ``"A"``);
-2. a structure with a single sublattice takes every element;
+2. a structure with a single sublattice takes every element; a prototype used as a template
+   (none of its species is in the fractions, e.g. B2 for Al-Fe-Ni) gets the elements
+   partitioned over its sublattices so that each sublattice's total best matches its share
+   of the sites (Al0.45Fe0.3Ni0.25 on B2: Al on one site, Fe and Ni on the other);
 3. the sublattice that already holds the element (the one with most of it);
 4. a sublattice holding an element of the same periodic-table group (Sb replaces Bi, Se
    replaces Te, Ba replaces Sr), the closest in atomic radius if several;
@@ -127,6 +130,46 @@ def _closest_by_radius(el: str, candidates: Iterable[int], subs: Sequence[Sublat
     return min(candidates, key=lambda g: (dist(g), g))
 
 
+def _is_template(fractions: Mapping[str, float], subs: Sequence[Sublattice]) -> bool:
+    """A prototype used as a template: none of its species is in the composition."""
+    held = {el for s in subs for el in s.host if el != _VACANCY}
+    return 1 < len(subs) <= len(fractions) and not (held & set(fractions))
+
+
+def _partition(
+    fractions: Mapping[str, float], subs: Sequence[Sublattice]
+) -> dict[str, list[int]]:
+    """Elements over a template's sublattices so that each one's total best matches its site
+    share (B2 with Al0.45Fe0.3Ni0.25: Al on one site, Fe and Ni on the other); ties go to
+    anion-like elements on anion-like sites, then to the more electronegative on later slots."""
+    import itertools
+
+    els = list(fractions)
+    total = sum(fractions.values())
+    n_sites = sum(len(s.indices) for s in subs)
+    share = [len(s.indices) / n_sites for s in subs]
+    anion_site = [
+        bool(s.host) and max(s.host, key=s.host.__getitem__) in E.ANION_LIKE for s in subs
+    ]
+    if len(subs) ** len(els) > 50_000:
+        return {}
+    best: tuple | None = None
+    best_assign: tuple[int, ...] = ()
+    for assign in itertools.product(range(len(subs)), repeat=len(els)):
+        if len(set(assign)) < len(subs):
+            continue
+        sums = [0.0] * len(subs)
+        for el, g in zip(els, assign, strict=True):
+            sums[g] += fractions[el] / total
+        dev = max(abs(a - b) for a, b in zip(sums, share, strict=True))
+        mismatch = sum((el in E.ANION_LIKE) != anion_site[g] for el, g in zip(els, assign, strict=True))
+        order = sum(g * E.electronegativity(el) for el, g in zip(els, assign, strict=True))
+        key = (round(dev, 6), mismatch, -order)
+        if best is None or key < best:
+            best, best_assign = key, assign
+    return {el: [g] for el, g in zip(els, best_assign, strict=True)}
+
+
 def _assign(
     fractions: Mapping[str, float],
     subs: Sequence[Sublattice],
@@ -134,6 +177,8 @@ def _assign(
 ) -> dict[int, dict[str, float]]:
     """Map each element of ``fractions`` to sublattice indices (module docstring rules)."""
     placed: dict[str, list[int]] = {}
+    if not sites and _is_template(fractions, subs):
+        placed = _partition(fractions, subs)
     for key, els in (sites or {}).items():
         if isinstance(els, str):
             els = [els]

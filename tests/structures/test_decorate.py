@@ -239,3 +239,17 @@ def test_random_two_sublattice_fractions(cations, anions):
     assert s.composition.fractional_composition.get_el_amt_dict() == pytest.approx(fr)
     ordered = decorate(prototype("bi2te3"), fr, mode="ordered", max_atoms=300)
     assert sum(ordered.properties["decoration"]["achieved"].values()) == pytest.approx(1.0)
+
+
+def test_a_template_prototype_gets_every_sublattice_filled():
+    # B2 (CsCl type) for Al-Fe-Ni: no Cl may remain; Al alone on one site, Fe+Ni the other
+    from jupyter_matopt.structures import decorate, structure_from
+
+    d = decorate(structure_from("B2"), {"Al": 0.45, "Fe": 0.3, "Ni": 0.25})
+    occ = [sub["occupancy"] for sub in d.properties["decoration"]["sublattices"]]
+    assert "Cl" not in d.composition and "Cs" not in d.composition
+    assert {"Al": 1.0} in occ
+    assert any(set(o) == {"Fe", "Ni"} for o in occ)
+    rs = decorate(structure_from("rocksalt"), {"Pb": 0.5, "Te": 0.5})
+    by_slot = {sub["label"]: sub["occupancy"] for sub in rs.properties["decoration"]["sublattices"]}
+    assert by_slot == {"Na": {"Pb": 1.0}, "Cl": {"Te": 1.0}}  # the anion on the anion site
