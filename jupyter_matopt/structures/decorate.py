@@ -162,8 +162,9 @@ def _partition(
         for el, g in zip(els, assign, strict=True):
             sums[g] += fractions[el] / total
         dev = max(abs(a - b) for a, b in zip(sums, share, strict=True))
-        mismatch = sum((el in E.ANION_LIKE) != anion_site[g] for el, g in zip(els, assign, strict=True))
-        order = sum(g * E.electronegativity(el) for el, g in zip(els, assign, strict=True))
+        pairs = list(zip(els, assign, strict=True))
+        mismatch = sum((el in E.ANION_LIKE) != anion_site[g] for el, g in pairs)
+        order = sum(g * E.electronegativity(el) for el, g in pairs)
         key = (round(dev, 6), mismatch, -order)
         if best is None or key < best:
             best, best_assign = key, assign
