@@ -336,6 +336,11 @@ class _Misbehaving:
                     "elements": ["Bi", "Te"],
                     "nelements": 2,
                     "_x_energy": -0.1 * (n + 1),
+                    # the shape Materials Project serves: a dict per functional
+                    "_mp_stability": {
+                        "gga_gga+u": {"formation_energy_per_atom": -0.3, "energy_above_hull": n},
+                        "gga_gga+u_r2scan": None,
+                    },
                 },
             }
             for n, i in enumerate(ids)
@@ -428,6 +433,16 @@ def test_unknown_provider_fields_and_missing_info(bad_server: tuple) -> None:
     ds = _load(f"{url}/ok")
     assert ds.target == "energy" and list(ds.frame["energy"]) == pytest.approx([-0.1, -0.2])
     assert ds.units == "" and ds.attrs["license"] == ""  # no /info: loads anyway
+
+
+def test_nested_provider_fields_map_to_clean_columns(bad_server: tuple) -> None:
+    url, _ = bad_server
+    ds = load_optimade(f"{url}/ok", properties=["_mp_stability"], target="e_above_hull",
+                       cache=False)
+    assert list(ds.frame["e_above_hull"]) == [0, 1]
+    assert list(ds.frame["formation_energy"]) == [-0.3, -0.3]
+    assert ds.frame["formation_energy_r2scan"].isna().all()  # null branch: missing, no error
+    assert ds.units == "eV/atom" and ds.column_units["formation_energy"] == "eV/atom"
 
 
 def test_malformed_json_is_one_clear_error(bad_server: tuple) -> None:

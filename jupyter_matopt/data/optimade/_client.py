@@ -364,10 +364,10 @@ def fetch(
                     callback("optimade", len(record.entries), total, f"GET {url}")
                 try:
                     body = session.get_json(url, params)
+                    page = _page_entries(body, url)
                 except OptimadeError as exc:
                     exc.entries = list(record.entries)
                     raise
-                page = _page_entries(body, url)
                 record.entries.extend(page)
                 returned = _data_returned(body)
                 if returned is not None:
