@@ -331,6 +331,7 @@ class CompositionGenerator:
         nz = np.where(X > 0, X, np.inf).min(axis=0)
         self.min_fraction_ = np.where(np.isfinite(nz), 0.5 * nz, 1.0)
         self.max_components_ = int((X > 0).sum(axis=1).max())
+        self.min_components_ = int((X > 0).sum(axis=1).min())
         self._fit_snap(X)
         self.fitted_ = True
         Z = self.encode(X, condition=yy if self.conditional else None)
@@ -417,8 +418,8 @@ class CompositionGenerator:
         if self.max_components_ < X.shape[1]:
             kth = np.partition(X, -self.max_components_, axis=1)[:, -self.max_components_]
             X = np.where(X >= kth[:, None], X, 0.0)
-        empty = X.sum(axis=1) <= 0
-        X[empty, np.argmax(P[empty], axis=1)] = 1.0
+        # fewer elements than any training composition has: not a candidate of this family
+        X = X[(X > 0).sum(axis=1) >= self.min_components_]
         X /= X.sum(axis=1, keepdims=True)
         if self.snap_:
             from ..rules import integer_formulas
@@ -548,6 +549,7 @@ def formulas(X: np.ndarray, elements: Sequence[str], *, integer: bool = False) -
         counts, ok = integer_formulas(X, tol=1e-6, max_atoms=30)
         # cations first, as chemists write formulas
         order = np.array(sorted(range(len(els)), key=lambda j: (_eneg(els[j]) or 99.0, j)))
+        rank = {int(j): r for r, j in enumerate(order)}
     # one %-template per support pattern and one regex per row: ~50x faster than formatting
     # each amount in Python (sample(10_000) must stay well under a second)
     import re
@@ -558,9 +560,10 @@ def formulas(X: np.ndarray, elements: Sequence[str], *, integer: bool = False) -
     out: list[str] = []
     for i in range(len(X)):
         if ok[i]:
-            row = counts[i, order]
-            out.append("".join(els[j] + (str(c) if c != 1 else "")
-                               for j, c in zip(order, row, strict=True) if c > 0))
+            nz = [j for j in order if counts[i, j] > 0] if len(els) < 8 else sorted(
+                np.flatnonzero(counts[i]).tolist(), key=rank.__getitem__)
+            out.append("".join(els[j] + (str(counts[i, j]) if counts[i, j] != 1 else "")
+                               for j in nz))
             continue
         key = present[i].tobytes()
         tpl = templates.get(key)

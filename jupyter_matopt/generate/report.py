@@ -4,7 +4,7 @@ Validity follows MatGAN (Dan et al., npj Comput. Mater. 6, 84 (2020)) and Materi
 Transformers (Fu et al., 2022): SMACT charge neutrality, and neutrality with electronegativity
 balance; uniqueness and novelty are by reduced formula; the distribution distance is the
 Fréchet distance (as in the Fréchet ChemNet/Inception distances) between Gaussian fits of
-standardized Magpie features (Ward et al., npj Comput. Mater. 2, 16028 (2016)).
+Magpie features standardized over the sets compared (Ward et al., npj Comput. Mater. 2, 16028 (2016)).
 """
 
 from __future__ import annotations
@@ -126,17 +126,16 @@ def composition_distance(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 def frechet_distance(F1: np.ndarray, F2: np.ndarray) -> float:
     """Fréchet distance between Gaussian fits of two feature sets (rows are samples)."""
-    from scipy import linalg
-
     m1, m2 = F1.mean(axis=0), F2.mean(axis=0)
     S1 = np.atleast_2d(np.cov(F1, rowvar=False))
     S2 = np.atleast_2d(np.cov(F2, rowvar=False))
-    covmean = linalg.sqrtm(S1 @ S2)
-    if not np.all(np.isfinite(covmean)):
-        eps = 1e-6 * np.eye(len(S1))
-        covmean = linalg.sqrtm((S1 + eps) @ (S2 + eps))
-    covmean = np.real(covmean)
-    return float(((m1 - m2) ** 2).sum() + np.trace(S1 + S2 - 2.0 * covmean))
+    # Tr sqrt(S1 S2) = sum sqrt(eig(S1^1/2 S2 S1^1/2)): symmetric, so it stays well defined
+    # (no complex round-off) when the covariances are singular
+    w, V = np.linalg.eigh(S1)
+    r1 = (V * np.sqrt(np.clip(w, 0, None))) @ V.T
+    ev = np.linalg.eigvalsh(r1 @ S2 @ r1)
+    tr = float(np.sqrt(np.clip(ev, 0, None)).sum())
+    return float(((m1 - m2) ** 2).sum() + np.trace(S1) + np.trace(S2) - 2.0 * tr)
 
 
 def _union_matrix(cands: Any, training: Any) -> tuple[np.ndarray, np.ndarray, list[str],
@@ -277,13 +276,17 @@ def generation_report(
             X = X[rng.choice(len(X), max_frechet_rows, replace=False)]
         return np.nan_to_num(featurize_fractions(X, els, preset="magpie"))
 
-    Ft = feats(Xt)
-    mu, sd = Ft.mean(axis=0), Ft.std(axis=0)
+    sets = [feats(Xt), feats(Xc)] + ([feats(base_X)] if base_X is not None else [])
+    # features standardized by their spread over all sets pooled: a feature nearly constant
+    # in training (so a tiny training std) must not blow the distance up by 1e8
+    pooled = np.vstack(sets)
+    mu, sd = pooled.mean(axis=0), pooled.std(axis=0)
     keep = sd > 1e-12
-    scale = (lambda F: (F[:, keep] - mu[keep]) / sd[keep])  # noqa: E731
-    metrics["frechet_magpie"] = frechet_distance(scale(Ft), scale(feats(Xc)))
+    Ft, Fc = ((F[:, keep] - mu[keep]) / sd[keep] for F in sets[:2])
+    metrics["frechet_magpie"] = frechet_distance(Ft, Fc)
     if base_X is not None:
-        metrics["frechet_magpie_baseline"] = frechet_distance(scale(Ft), scale(feats(base_X)))
+        Fb = (sets[2][:, keep] - mu[keep]) / sd[keep]
+        metrics["frechet_magpie_baseline"] = frechet_distance(Ft, Fb)
     hist = {"training": np.bincount((Xt > 0).sum(axis=1), minlength=len(els) + 1),
             "candidates": np.bincount((Xc > 0).sum(axis=1), minlength=len(els) + 1)}
     if base_X is not None:
