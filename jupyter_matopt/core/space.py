@@ -28,10 +28,53 @@ _TOL = 1e-9
 _MAX_EXHAUSTIVE_SUPPORTS = 256
 # Grid points that project() may visit when looking for the nearest non-excluded one.
 _MAX_EXCLUSION_SEARCH = 100_000
+#: Finest grid step accepted: finer grids are continuous for every practical purpose, and
+#: their unit counts would leave the int64 range of the grid machinery.
+MIN_STEP = 1e-9
+# Terms grid_size() keeps while counting (it fails clearly, never slowly, above this).
+_MAX_COUNT_TERMS = 2_000_000
 
 
 def _err(msg: str) -> CompositionError:
     return CompositionError(msg)
+
+
+def _count_bounded(lo: list[int], hi: list[int], total: int, max_nonzero: int) -> int:
+    """Integer vectors ``u`` with ``sum(u) == total``, each ``u_i`` 0 or in
+    ``[max(lo_i, 1), hi_i]`` (exactly that range when ``lo_i > 0``), and at most
+    ``max_nonzero`` non-zero entries.
+
+    Each entry contributes ``[lo_i == 0] + y (x^a - x^(hi_i+1)) / (1 - x)`` (``a = max(lo_i,
+    1)``) to a generating function; the product is kept as terms ``c y^j x^e / (1-x)^j``
+    (``e <= total`` and ``j <= max_nonzero``: the others cannot contribute), and the answer
+    is the sum of ``c * C(total - e + j - 1, j - 1)``.
+    """
+    terms: dict[tuple[int, int], int] = {(0, 0): 1}
+    for a, b in zip(lo, hi, strict=True):
+        start = max(a, 1)
+        new: dict[tuple[int, int], int] = {}
+        for (j, e), c in terms.items():
+            if a == 0:
+                new[(j, e)] = new.get((j, e), 0) + c
+            if start <= b and j < max_nonzero:
+                if e + start <= total:
+                    key = (j + 1, e + start)
+                    new[key] = new.get(key, 0) + c
+                if e + b + 1 <= total:
+                    key = (j + 1, e + b + 1)
+                    new[key] = new.get(key, 0) - c
+        terms = {key: c for key, c in new.items() if c}
+        if len(terms) > _MAX_COUNT_TERMS:
+            raise _err("too many distinct bounds to count the grid exactly; use fewer "
+                       "components with distinct bounds or a coarser step")
+    count = 0
+    for (j, e), c in terms.items():
+        rest = total - e
+        if j == 0:
+            count += c if rest == 0 else 0
+        else:
+            count += c * math.comb(rest + j - 1, j - 1)
+    return count
 
 
 def _is_number(v: Any) -> bool:
@@ -45,8 +88,9 @@ class CompositionSpace:
         components: ``{name: (low, high)}`` bounds, ``{name: value}`` for a fixed fraction,
             ``{name: None}`` for ``(0, 1)``; or a sequence of names, each in ``(0, 1)``.
         step: Grid step of the fractions (``0.01`` = 1 %); ``1 / step`` must be an integer
-            and fixed fractions multiples of it. ``None`` for a continuous space. On a grid,
-            the bounds admit the grid points that lie within them.
+            and fixed fractions multiples of it, and it is at least ``MIN_STEP`` (1e-9).
+            ``None`` for a continuous space. On a grid, the bounds admit the grid points
+            that lie within them.
         max_components: Largest number of non-zero components in a composition.
         exclude: Compositions that are not allowed (e.g. already made).
 
@@ -138,6 +182,9 @@ class CompositionSpace:
         if step is not None:
             if not _is_number(step) or not (0 < float(step) <= 1):
                 raise _err(f"step must be a number in (0, 1], got {step!r}")
+            if float(step) < MIN_STEP:
+                raise _err(f"step must be at least {MIN_STEP:g}, got {step!r}; a finer grid is "
+                           "continuous in practice: use step=None")
             step = float(step)
             n_units = round(1 / step)
             if abs(n_units * step - 1) > 1e-9:
@@ -441,6 +488,8 @@ class CompositionSpace:
         that cannot be read, is not contained. On a grid, a point within ``tol`` of a grid
         point is judged by that grid point, so membership agrees exactly with the grid.
         """
+        if x is None or isinstance(x, (bool, int, float, bytes)):
+            return False  # not a composition: not contained (never a TypeError)
         single = (
             isinstance(x, (str, Mapping))
             or hasattr(x, "get_el_amt_dict")
@@ -456,15 +505,18 @@ class CompositionSpace:
             return bool(self._contains_array(X, tol)[0])
         if isinstance(x, (pd.DataFrame, np.ndarray)):
             return self._contains_array(self.as_array(x), tol)
-        items = list(x)
+        try:
+            items = list(x)
+        except TypeError:
+            return False
         try:
             return self._contains_array(self.as_array(items), tol)
-        except CompositionError:  # judge row by row: the unreadable ones are not contained
+        except (CompositionError, TypeError, ValueError):  # judge row by row: the unreadable ones are not contained
             out = np.zeros(len(items), dtype=bool)
             for i, item in enumerate(items):
                 try:
                     out[i] = self._contains_array(self._row(item)[None, :], tol)[0]
-                except CompositionError:
+                except (CompositionError, TypeError, ValueError):
                     pass
             return out
 
@@ -497,28 +549,15 @@ class CompositionSpace:
             raise _err("this space is continuous (step=None); give step= to use its grid")
 
     def grid_size(self) -> int:
-        """The exact number of grid compositions (before exclusions), without enumerating."""
+        """The exact number of grid compositions (before exclusions), without enumerating.
+
+        Counted by inclusion-exclusion on the bounds with Python integers: the work does not
+        grow with ``1 / step``, so a step of 1e-9 answers as fast as 0.01.
+        """
         self._require_grid()
-        N, k = self._n_units, self.n_components
-        m = self.max_components if self.max_components is not None else k
-        # dp[j, s]: ways to pick the components seen so far with j non-zero and s units
-        dp = np.zeros((m + 1, N + 1), dtype=object)
-        dp[0, 0] = 1
-        for a, b in zip(self._lo_units.tolist(), self._hi_units.tolist(), strict=True):
-            new = np.zeros_like(dp)
-            if a == 0:
-                new += dp
-            lo = max(a, 1)
-            if lo <= b:
-                csum = np.zeros((m + 1, N + 2), dtype=object)
-                csum[:, 1:] = np.cumsum(dp, axis=1)
-                s = np.arange(N + 1)
-                hi_idx = np.clip(s - lo + 1, 0, N + 1)
-                lo_idx = np.clip(s - b, 0, N + 1)
-                window = csum[:, hi_idx] - csum[:, lo_idx]
-                new[1:] += window[:-1]
-            dp = new
-        return int(sum(dp[:, N]))
+        m = self.max_components if self.max_components is not None else self.n_components
+        return _count_bounded(self._lo_units.tolist(), self._hi_units.tolist(),
+                              self._n_units, m)
 
     def _supports(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Integer (low, high) bounds per support pattern, covering the grid exactly once."""
@@ -708,7 +747,8 @@ class CompositionSpace:
             if on_grid:
                 return _nearest_on_grid(Y, A, B, total)
             P = _project_box_simplex(Y, A, B, total)
-            return P, ((P - Y) ** 2).sum(axis=1)
+            with np.errstate(over="ignore"):  # huge inputs: an infinite distance is right
+                return P, ((P - Y) ** 2).sum(axis=1)
 
         allowed = self._required | self._optional
         opt = np.flatnonzero(self._optional)
@@ -833,6 +873,16 @@ class CompositionSpace:
                         if t not in seen:
                             seen.add(t)
                             heapq.heappush(heap, (float(((np.asarray(t) - y) ** 2).sum()), t))
+                    # a full swap of i's units to an unused j: with max_components, the only
+                    # way between supports when a single unit cannot open a new component
+                    for j in range(k):
+                        if j != i and u[j] == 0 and a[i] == 0 and u[i] <= b[j]:
+                            v = list(u)
+                            v[j], v[i] = u[i], 0
+                            t = tuple(v)
+                            if t not in seen:
+                                seen.add(t)
+                                heapq.heappush(heap, (float(((np.asarray(t) - y) ** 2).sum()), t))
             if found is None:
                 raise _err(
                     f"every grid composition near {self.to_formulas(P[row:row + 1])[0]!r} "
@@ -868,7 +918,21 @@ class CompositionSpace:
                 if moved:
                     break
             if not moved:
-                raise _err("the only compositions near this point are excluded")
+                # with max_components the nearest allowed point may have another support
+                # (e.g. a single component): move all of one component to an unused one
+                best: tuple[float, np.ndarray] | None = None
+                for i in np.flatnonzero((p > 1e-6) & (self.lower <= 0)):
+                    for j in np.flatnonzero(p <= 1e-6):
+                        if p[i] > self.upper[j] or p[j] + p[i] < self.lower[j]:
+                            continue
+                        q = p.copy()
+                        q[j], q[i] = p[j] + p[i], 0.0
+                        d = float(((q - p) ** 2).sum())
+                        if (best is None or d < best[0]) and not self.is_excluded(q[None, :])[0]:
+                            best = (d, q)
+                if best is None:
+                    raise _err("the only compositions near this point are excluded")
+                P[row] = best[1]
         return P
 
 
@@ -885,11 +949,48 @@ def _shift(Y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float,
     return lam_hi  # the side whose sum is <= total
 
 
+def _shift_exact(Y: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: float
+                 ) -> np.ndarray:
+    """Per-row lam with sum(clip(Y - lam, lo, hi)) == total, from the breakpoints.
+
+    The sum is piecewise linear and non-increasing in lam with breakpoints ``Y - hi`` and
+    ``Y - lo``; it is evaluated at every breakpoint and interpolated on the segment holding
+    ``total``. Unlike a bisection over ``[min(Y - hi), max(Y - lo)]`` this stays exact when
+    one input is huge (1e20) and the others are not.
+    """
+    n, k = Y.shape
+    out = np.empty(n)
+    lo_all = np.broadcast_to(lo, Y.shape)  # bounds per row (masks make them differ)
+    hi_all = np.broadcast_to(hi, Y.shape)
+    for s in range(0, n, 2048):  # (rows, 2k, k) temporaries stay small
+        y, a, b = Y[s:s + 2048], lo_all[s:s + 2048], hi_all[s:s + 2048]
+        t = np.sort(np.concatenate([y - b, y - a], axis=1), axis=1)
+        g = np.clip(y[:, None, :] - t[:, :, None], a[:, None, :], b[:, None, :]).sum(axis=2)
+        below = g <= total + 1e-15 * max(1.0, total)
+        j = np.where(below.any(axis=1), below.argmax(axis=1), 2 * k - 1)
+        rows = np.arange(len(y))
+        prev = np.maximum(j - 1, 0)
+        drop = g[rows, prev] - g[rows, j]
+        frac = np.divide(g[rows, prev] - total, drop, out=np.ones(len(y)), where=drop > 0)
+        lam = t[rows, prev] + np.clip(frac, 0.0, 1.0) * (t[rows, j] - t[rows, prev])
+        out[s:s + 2048] = np.where(j > 0, lam, t[rows, j])
+    return out
+
+
 def _project_box_simplex(Y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
                          total: float = 1.0) -> np.ndarray:
     """Row-wise Euclidean projection onto {lo <= x <= hi, sum x = total}."""
-    lam = _shift(Y, lo, hi, total)
-    P = np.clip(Y - lam[:, None], lo, hi)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lam = _shift_exact(Y, lo, hi, total)
+        P = np.clip(Y - lam[:, None], lo, hi)
+        off = np.abs(P.sum(axis=1) - total) > 1e-9 * max(1.0, total)
+        if off.any():  # inputs so large that lam lost its precision: shift them (exact
+            # in theory: the projection ignores a common shift) so the largest is 0
+            Ys = Y[off] - Y[off].max(axis=1, keepdims=True)
+            P[off] = np.clip(Ys - _shift_exact(Ys, lo, hi, total)[:, None], lo, hi)
+    if np.any(np.abs(P.sum(axis=1) - total) > 1e-6 * max(1.0, total)):
+        raise CompositionError("cannot project compositions this far outside the space "
+                               "(values too large to resolve); give fractions near 0..1")
     # bisection noise leaves 1e-16-ish values beside bounds: put them on the bound
     eps = 1e-13 * max(1.0, total)
     P = np.where(P < lo + eps, lo, np.where(P > hi - eps, hi, P))

@@ -31,15 +31,10 @@ PROBE = ["Fe2O3", "NaCl", "Al2O3"]
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small real model (data-free: formation enthalpies shipped inside pymatgen)."""
-    from jupyter_matopt.data import load_dataset
-
-    ds = load_dataset("expt_formation_enthalpy").subset(range(150))
-    model = PropertyModel(n_ensemble=2, params={"n_estimators": 4, "max_depth": 3},
-                          calibrate=False, seed=0).fit(ds)
+def template(small_model, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small real model of conftest.py, saved."""
     path = tmp_path_factory.mktemp("template") / "model"
-    model.save(path)
+    small_model.save(path)
     return path
 
 
