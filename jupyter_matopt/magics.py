@@ -244,6 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="return the ranked DataFrame instead of the table widget (the frame "
                         "is kept in mo.session().screen_result either way)")
 
+    s = _add(sub, "generate", "propose new compositions with a generative model, ranked",
+             "%matopt generate -n 20 --target max",
+             "Fits a CompositionGenerator on the loaded dataset (kept for the next call), "
+             "samples it, ranks by the model's mean and std and draws the latent map.")
+    s.add_argument("-n", type=int, default=20, help="proposals to return (default 20)")
+    s.add_argument("--target", default="max", help="max, min or a target value (default max)")
+    s.add_argument("--kind", default="wae", choices=["wae", "vae"], help="autoencoder kind")
+    s.add_argument("--n-samples", type=int, default=10_000,
+                   help="candidates drawn before ranking (default 10,000)")
+    s.add_argument("--diversity", type=float, default=0.02,
+                   help="smallest max-fraction difference between proposals (default 0.02)")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--refit", action="store_true", help="fit a new generator")
+    s.add_argument("--no-map", action="store_true", help="do not draw the latent map")
+    s.add_argument("--frame", action="store_true",
+                   help="return the ranked DataFrame instead of the table widget")
+
     _add(sub, "status", "what is loaded: dataset, model, CV, space, campaign", "%matopt status")
     s = _add(sub, "help", "show this help, or one subcommand's", "%matopt help suggest")
     s.add_argument("topic", nargs="?", default=None, help="a subcommand")
@@ -659,6 +676,14 @@ class MatoptMagics(Magics):
         if sliders is not None and not elements <= set(getattr(sliders, "elements", ()) or ()):
             sliders = None
         return ScreenTable(result, sliders)
+
+    def _do_generate(self, args: argparse.Namespace) -> Any:
+        from .widgets.latent import generate_view
+
+        return generate_view(session(), n=args.n, target=args.target, kind=args.kind,
+                             n_samples=args.n_samples, diversity=args.diversity,
+                             seed=args.seed, refit=args.refit, show_map=not args.no_map,
+                             frame=args.frame)
 
     def _do_status(self, args: argparse.Namespace) -> Any:
         print(session().summary())
