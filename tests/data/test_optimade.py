@@ -545,3 +545,35 @@ def test_matopt_load_optimade_magic(
     finally:
         mo.session().reset()
         InteractiveShell.clear_instance()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_results": 0}, "max_results must be an integer >= 1"),
+        ({"page_limit": "100"}, "page_limit must be an integer"),
+        ({"timeout": -1}, "timeout must be a positive number"),
+        ({"retries": 1.5}, "retries must be an integer >= 0"),
+        ({"properties": ["Delta E"]}, "OPTIMADE field names"),
+        ({"target": "_oqmd delta"}, "OPTIMADE field names"),
+        ({"elements": ["Bi", "Qq"]}, "element symbols"),
+    ],
+)
+def test_bad_arguments_fail_before_any_request(
+    kwargs: dict[str, Any], match: str, no_network: list[object]
+) -> None:
+    with pytest.raises(DatasetError, match=match):
+        load_optimade("oqmd", cache=False, **kwargs)
+    assert no_network == []
+
+
+def test_base_urls_resolve_to_known_providers() -> None:
+    from jupyter_matopt.data.optimade import _resolve_provider
+
+    for text in ("https://optimade.materialsproject.org", "https://optimade.materialsproject.org/",
+                 "https://optimade.materialsproject.org/v1/structures", "MP"):
+        label, base, provider = _resolve_provider(text)
+        assert (label, base) == ("mp", "https://optimade.materialsproject.org")
+        assert provider is not None and provider.default_properties == ("_mp_stability",)
+    label, base, provider = _resolve_provider("http://127.0.0.1:9/optimade/v1")
+    assert (label, base, provider) == (base, "http://127.0.0.1:9/optimade", None)

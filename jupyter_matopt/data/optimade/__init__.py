@@ -18,6 +18,8 @@ Nothing is downloaded at import; ``requests`` and pymatgen are imported on first
 from __future__ import annotations
 
 import math
+import numbers
+import re
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -69,6 +71,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_RESULTS = 10_000
+_FIELD = re.compile(r"^[a-z_][a-z_0-9]*$")
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_PAGE_LIMIT = 100
 _BASE_FIELDS = (
@@ -135,9 +138,18 @@ def _names(value: Any, what: str) -> list[str]:
         return []
     items = [value] if isinstance(value, str) else list(value)
     for item in items:
-        if not isinstance(item, str) or not item:
-            raise DatasetError(f"{what} must be field names (strings), got {item!r}")
+        if not isinstance(item, str) or not _FIELD.match(item):
+            raise DatasetError(
+                f"{what} must be OPTIMADE field names (lower case, digits and underscores, e.g. "
+                f"'_oqmd_delta_e' or 'nsites'), got {item!r}"
+            )
     return list(dict.fromkeys(items))
+
+
+def _count(value: Any, name: str, low: int, extra: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise DatasetError(f"{name} must be an integer >= {low}{extra}, got {value!r}")
+    return int(value)
 
 
 def _dig(value: Any, path: tuple[str, ...]) -> Any:
@@ -372,11 +384,16 @@ def load_optimade(
     if target is not None and not isinstance(target, str):
         raise DatasetError(f"target must be a field or column name, got {target!r}")
     if target is not None and target.startswith("_") and target not in props:
-        props.append(target)
-    if max_results is not None and (isinstance(max_results, bool) or int(max_results) < 1):
-        raise DatasetError(f"max_results must be a positive number or None, got {max_results!r}")
-    if isinstance(page_limit, bool) or int(page_limit) < 1:
-        raise DatasetError(f"page_limit must be a positive number, got {page_limit!r}")
+        props.extend(_names(target, "target"))
+    if max_results is not None:
+        max_results = _count(max_results, "max_results", 1, " or None for all entries")
+    page_limit = _count(page_limit, "page_limit", 1)
+    retries = _count(retries, "retries", 0)
+    for name, value in (("timeout", timeout), ("backoff", backoff)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            0 <= value < math.inf and (value > 0 or name == "backoff")
+        ):
+            raise DatasetError(f"{name} must be a positive number of seconds, got {value!r}")
     query_filter = compose_filter(
         filter, elements=elements, nelements=nelements, ranges=ranges, element_match=element_match
     )
