@@ -34,6 +34,8 @@ _LAZY = {
     "inverse_design": "optimize",
     "pareto_front": "optimize",
     "hypervolume": "optimize",
+    "CompositionGenerator": "generate",
+    "generation_report": "generate",
     "screen": "screen",
     "ScreenError": "screen",
     "featurize": "features",
