@@ -41,6 +41,11 @@ _LAZY = {
     "featurize": "features",
     "featurize_fractions": "features",
     "feature_labels": "features",
+    "cost": "economics",
+    "supply_risk": "economics",
+    "EconomicsError": "economics",
+    "stability": "stability",
+    "StabilityError": "stability",
 }
 
 __all__ = [
