@@ -11,6 +11,7 @@ one raises :class:`StabilityError` naming the extra ``mlip`` when it is missing.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any
 
@@ -30,12 +31,18 @@ __all__ = [
 
 
 class _CallableModule(type(sys.modules[__name__])):  # type: ignore[misc]
-    """``jupyter_matopt.stability`` names both this package and its main function: importing
-    the package makes Python set ``jupyter_matopt.stability`` to the module, which would shadow
-    the function re-exported there. A callable module keeps ``mo.stability(...)`` working."""
+    """``jupyter_matopt.stability`` names both this package and its main function, and Python
+    sets a parent package's attribute to a submodule when that is imported, so whichever came
+    second would shadow the other (``mo.stability`` a module, or ``import
+    jupyter_matopt.stability as S`` a function). The package is made callable instead: it *is*
+    the function, in every import order."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return stability(*args, **kwargs)
+        return _stability(*args, **kwargs)
 
 
+_stability = stability
+__signature__ = inspect.signature(_stability)
+__doc__ = f"{__doc__}\n``stability(...)``:\n\n{_stability.__doc__}"
 sys.modules[__name__].__class__ = _CallableModule
+stability = sys.modules[__name__]  # type: ignore[assignment]  # see _CallableModule
