@@ -122,6 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
              "prediction comes with a calibrated std and an applicability-domain flag.")
     s.add_argument("--estimator", default="xgboost", choices=["xgboost", "rf"],
                    help="model family: gradient boosting or random forest (default xgboost)")
+    from .models.backends import available_backends
+
+    s.add_argument("--backend", default=None, choices=list(available_backends()),
+                   help="model backend (overrides --estimator): attention = attention network "
+                        "over the elements, stack = trees + attention blended, auto = whichever "
+                        "inner CV prefers; these need pip install \"jupyter_matopt[deep]\"")
+    s.add_argument("--pretrained", default=None, metavar="NAME",
+                   help="attention/stack/auto: fine-tune a shipped pretrained network, e.g. "
+                        "formation_enthalpy")
     s.add_argument("--n-ensemble", type=int, default=None,
                    help="ensemble members; their spread is the uncertainty (default 4)")
     s.add_argument("--n-estimators", type=int, default=None,
@@ -426,15 +435,20 @@ class MatoptMagics(Magics):
         kw: dict[str, Any] = {"seed": args.seed, "tune": args.tune}
         if args.n_ensemble is not None:
             kw["n_ensemble"] = args.n_ensemble
-        if args.n_estimators is not None:
-            kw["params"] = {"n_estimators": args.n_estimators}
+        backend = args.backend or args.estimator
+        params = _backend_params(backend, args.n_estimators, args.pretrained)
+        if params:
+            kw["params"] = params
         t0 = time.perf_counter()
-        model = PropertyModel(args.estimator, **kw)
+        model = PropertyModel(backend=backend, **kw)
         model.fit(ds)
         st.model, st.cv_report = model, None
-        print(f"Trained {args.estimator} on {len(ds):,} rows of {ds.name} "
+        print(f"Trained {backend} on {len(ds):,} rows of {ds.name} "
               f"({ds.target}{' / ' + ds.units if ds.units else ''}) "
               f"in {time.perf_counter() - t0:.1f} s.")
+        selection = getattr(model.backend_, "selection", None)
+        if selection:
+            print(f"Picked {selection['choice']}: {selection['reason']}.")
         return model
 
     def _do_cv(self, args: argparse.Namespace) -> Any:
@@ -776,3 +790,21 @@ def _rows_inside(ds: Any, space: Any) -> tuple[list[Any], list[float]]:
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%matopt`` (called by ``%load_ext jupyter_matopt``)."""
     ipython.register_magics(MatoptMagics)
+
+
+def _backend_params(backend: str, n_estimators: int | None, pretrained: str | None
+                    ) -> dict[str, Any]:
+    """``PropertyModel(params=...)`` for ``%matopt train``: tree options go to the trees
+    (inside a stack under ``"xgboost"``), ``--pretrained`` to the attention network."""
+    from .models import ModelError
+
+    trees = {"n_estimators": n_estimators} if n_estimators is not None else {}
+    deep = {"pretrained": pretrained} if pretrained else {}
+    if backend in ("stack", "auto"):
+        return {k: v for k, v in (("xgboost", trees), ("attention", deep)) if v}
+    if deep and backend != "attention":
+        raise ModelError(f"--pretrained applies to the attention, stack and auto backends, "
+                         f"not {backend!r}")
+    if trees and backend == "attention":
+        raise ModelError("--n-estimators applies to tree backends, not 'attention'")
+    return {**trees, **deep}
