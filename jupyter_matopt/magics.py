@@ -395,8 +395,12 @@ class MatoptMagics(Magics):
         from .data import Dataset, load_dataset
 
         src = args.source
+        only_optimade = [flag for k, flag in _OPTIMADE_ONLY.items() if getattr(args, k)]
         if src.lower().startswith("optimade:"):
             ds = _load_optimade(src.split(":", 1)[1], args)
+        elif only_optimade:
+            raise UsageError(f"{', '.join(only_optimade)} apply to OPTIMADE sources only, e.g. "
+                             f"`%matopt load optimade:oqmd --elements Bi Te`; got {src!r}")
         elif src.lower().endswith((".csv", ".tsv", ".txt")) or Path(src).is_file():
             if not Path(src).is_file():
                 raise UsageError(f"no file {src!r}: give the path of a CSV file or a dataset "
@@ -702,6 +706,13 @@ class MatoptMagics(Magics):
     def _do_status(self, args: argparse.Namespace) -> Any:
         print(session().summary())
         return None
+
+
+# `%matopt load` options that only mean something for an optimade: source
+_OPTIMADE_ONLY = {"elements": "--elements", "nelements": "--nelements",
+                  "optimade_filter": "--filter", "properties": "--properties",
+                  "max_results": "--max-results", "structures": "--structures",
+                  "refresh": "--refresh"}
 
 
 def _load_optimade(where: str, args: argparse.Namespace) -> Any:

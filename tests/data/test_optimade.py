@@ -542,6 +542,10 @@ def test_matopt_load_optimade_magic(
         shown = capsys.readouterr()
         assert "Unable to parse filter" in shown.out + shown.err
         assert mo.session().dataset is ds  # a failed load leaves the session as it was
+        wrong = shell.run_cell("%matopt load mpea_hardness --elements Fe --refresh",
+                               store_history=False)
+        assert isinstance(wrong.error_in_exec, UsageError)
+        assert "--elements, --refresh apply to OPTIMADE sources only" in str(wrong.error_in_exec)
     finally:
         mo.session().reset()
         InteractiveShell.clear_instance()
