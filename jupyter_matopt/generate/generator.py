@@ -79,9 +79,11 @@ class CompositionGenerator:
 
     Args:
         kind: ``"wae"`` or ``"vae"``.
-        latent_dim: Size of the latent space.
+        latent_dim: Size of the latent space (default: a fifth of the number of elements,
+            between 8 and 16).
         conditional: Condition both networks on the property.
-        hidden: Widths of the hidden layers of the encoder (the decoder mirrors them).
+        hidden: Widths of the hidden layers of the encoder (the decoder mirrors them;
+            default ``(max(96, 2k), max(48, k))`` for ``k`` elements).
         n_mixture: Components of the latent Gaussian mixture (at most one per 10 rows).
         n_steps: Gradient steps (default: enough for ~60 epochs, between 1,500 and 4,000).
         batch_size: Rows per step.
@@ -107,9 +109,9 @@ class CompositionGenerator:
         self,
         kind: Kind = "wae",
         *,
-        latent_dim: int = 8,
+        latent_dim: int | None = None,
         conditional: bool = False,
-        hidden: Sequence[int] = (96, 48),
+        hidden: Sequence[int] | None = None,
         n_mixture: int = 12,
         n_steps: int | None = None,
         batch_size: int = 128,
@@ -126,9 +128,11 @@ class CompositionGenerator:
         if kind not in ("wae", "vae"):
             raise GenerateError(f"kind must be 'wae' or 'vae', got {kind!r}")
         self.kind = kind
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
+        self.latent_dim = None if latent_dim is None else _positive_int("latent_dim",
+                                                                          latent_dim)
         self.conditional = bool(conditional)
-        self.hidden = tuple(_positive_int("hidden", h) for h in hidden)
+        self.hidden = None if hidden is None else tuple(
+            _positive_int("hidden", h) for h in hidden)
         self.n_mixture = _positive_int("n_mixture", n_mixture)
         self.n_steps = None if n_steps is None else _positive_int("n_steps", n_steps)
         self.batch_size = _positive_int("batch_size", batch_size)
@@ -269,7 +273,8 @@ class CompositionGenerator:
         self.training_X_ = X
         self.training_y_ = yy
         k = len(els)
-        d = self.latent_dim
+        self.latent_dim_ = d = self.latent_dim or int(np.clip(round(k / 5), 8, 16))
+        self.hidden_ = self.hidden or (max(96, 2 * k), max(48, k))
         rng = np.random.default_rng(self.seed)
         mean = X.mean(axis=0)
         std = np.maximum(X.std(axis=0), 1e-3)
@@ -284,8 +289,8 @@ class CompositionGenerator:
         else:
             C = np.zeros((len(X), 0))
         enc_out = d if self.kind == "wae" else 2 * d
-        self.encoder_ = MLP([k + c_dim, *self.hidden, enc_out], rng)
-        self.decoder_ = MLP([d + c_dim, *self.hidden[::-1], k], rng)
+        self.encoder_ = MLP([k + c_dim, *self.hidden_, enc_out], rng)
+        self.decoder_ = MLP([d + c_dim, *self.hidden_[::-1], k], rng)
         params = self.encoder_.params + self.decoder_.params
         opt = Adam(params, lr=self.lr, weight_decay=1e-5)
         n = len(X)
@@ -389,15 +394,15 @@ class CompositionGenerator:
         else:
             c = np.zeros((len(X), 0))
         h = self.encoder_.forward(np.hstack([Xs, c]))
-        return h[:, : self.latent_dim]
+        return h[:, : self.latent_dim_]
 
     def decode(self, Z: Any, *, condition: float | None = None) -> np.ndarray:
         """Fractions over :attr:`elements_` decoded from latent points (softmax: each row
         sums to 1 and has no exact zeros; :meth:`sample` post-processes them)."""
         self._require_fit()
         Z = np.atleast_2d(np.asarray(Z, dtype=float))
-        if Z.shape[1] != self.latent_dim or not np.all(np.isfinite(Z)):
-            raise GenerateError(f"latent points must be finite with {self.latent_dim} columns, "
+        if Z.shape[1] != self.latent_dim_ or not np.all(np.isfinite(Z)):
+            raise GenerateError(f"latent points must be finite with {self.latent_dim_} columns, "
                                 f"got shape {Z.shape}")
         c = self._cond_column(len(Z), condition)
         return softmax(self.decoder_.forward(np.hstack([Z, c])))
@@ -409,7 +414,7 @@ class CompositionGenerator:
         self._require_fit()
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         comp = rng.choice(len(self.gmm_weights_), size=n, p=self.gmm_weights_)
-        eps = rng.standard_normal((n, self.latent_dim))
+        eps = rng.standard_normal((n, self.latent_dim_))
         return self.gmm_means_[comp] + np.einsum("nij,nj->ni", self.gmm_chol_[comp], eps)
 
     def _postprocess(self, P: np.ndarray, space: CompositionSpace | None) -> np.ndarray:
@@ -527,7 +532,8 @@ class CompositionGenerator:
     def __repr__(self) -> str:
         state = (f"{len(self.elements_)} elements, {len(self.training_X_)} rows"
                  if self.fitted_ else "not fitted")
-        return (f"CompositionGenerator(kind={self.kind!r}, latent_dim={self.latent_dim}, "
+        d = getattr(self, "latent_dim_", self.latent_dim)
+        return (f"CompositionGenerator(kind={self.kind!r}, latent_dim={d}, "
                 f"conditional={self.conditional}; {state})")
 
 

@@ -89,8 +89,8 @@ def latent_map(
         for r in range(min(n_labels, len(Q))):
             ax.annotate(str(r + 1), Q[r], xytext=(4, 4), textcoords="offset points",
                         fontsize=8, color="crimson")
-    ax.set_xlabel("latent PC 1" if generator.latent_dim > 2 else "latent 1")
-    ax.set_ylabel("latent PC 2" if generator.latent_dim > 2 else "latent 2")
+    ax.set_xlabel("latent PC 1" if generator.latent_dim_ > 2 else "latent 1")
+    ax.set_ylabel("latent PC 2" if generator.latent_dim_ > 2 else "latent 2")
     ax.set_title(f"{generator.kind.upper()} latent space")
     ax.legend(loc="best", fontsize=8)
     return fig
