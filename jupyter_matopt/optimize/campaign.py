@@ -1,4 +1,11 @@
-"""Ask/tell Bayesian-optimization campaigns over composition spaces and candidate pools."""
+"""Ask/tell Bayesian-optimization campaigns over composition spaces and candidate pools.
+
+``Campaign`` orchestrates its parts: the search domain (:mod:`.domain`: a space or a pool),
+the condition spec (:mod:`.conditions`), the surrogates (:mod:`.surrogates`), the
+acquisition registry (:mod:`.acquisition`), the candidate generator and search shared with
+inverse design (:mod:`.generators`), the batch selector (:mod:`.batch`) and the append-only
+log (:mod:`._log`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import LEGACY_EVENT_INFO, as_progress
 from ..core import CompositionError, CompositionSpace
 from ._log import (
     FORMAT,
@@ -24,76 +32,36 @@ from ._log import (
     read_identity,
     read_log,
 )
-from ._validate import check_header, check_record_arrays
+from ._validate import check_header, check_record_arrays, refuse_bools
 from .acquisition import (
-    expected_improvement,
-    probability_of_improvement,
-    upper_confidence_bound,
+    DEFAULT_ACQUISITION,
+    DEFAULT_KAPPA,
+    DEFAULT_MULTI_ACQUISITION,
+    DEFAULT_XI,
+    acquisition_names,
+    get_acquisition,
 )
-from .candidates import GRID_LIMIT, refine_candidates, row_keys, space_candidates, tidy
-from .pareto import _hvi_max, _nondominated_max, pareto_front
+from .batch import Scorer, select_batch
+from .candidates import GRID_LIMIT, row_keys, tidy
+from .conditions import ConditionSpec
+from .domain import PoolDomain, SearchDomain, make_domain
+from .generators import CandidateGenerator, as_generator, search, unique_rows
+from .pareto import pareto_front
+from .suggestions import Suggestions
 from .surrogates import Surrogate, check_prior, choose_surrogate, make_surrogate
 
-__all__ = ["Campaign", "Suggestions"]
+__all__ = ["Campaign", "Suggestions", "SURROGATES"]
 
-Callback = Callable[[str, dict[str, Any]], None]
+Callback = Callable[..., Any]
 
-_SINGLE_ACQ = ("ei", "pi", "ucb", "lcb", "greedy", "random")
-_MULTI_ACQ = ("ehvi", "greedy", "random")
-_SURROGATES = ("auto", "gp", "ensemble", "model")
-#: Candidates kept for the sequential (kriging-believer) choice of a batch.
-_BATCH_POOL = 2000
-#: Smallest distance (max over the scaled inputs) between suggestions of one batch in a
-#: continuous space, so that a batch holds no near-copies.
-_MIN_SEPARATION = 0.02
+#: Names accepted by ``Campaign(surrogate=...)``.
+SURROGATES = ("auto", "gp", "ensemble", "model")
 #: Columns that ``suggest`` and ``history`` add beside the inputs.
 _RESERVED = ("mean", "std", "acquisition", "pool_index", "in_space", "batch", "time")
-#: Latin-hypercube samples of the expected hypervolume improvement.
-_EHVI_SAMPLES = 32
-#: Candidates kept for the EHVI of a batch (EHVI costs samples x boxes per candidate).
-_BATCH_POOL_MULTI = 256
+#: Samples drawn from a continuous or large space, and how many of the best are refined.
+N_SAMPLES, N_REFINE = 3000, 16
 
 
-# --------------------------------------------------------------------------- suggestions
-class Suggestions(pd.DataFrame):
-    """The DataFrame ``Campaign.suggest`` returns, with a ``compositions`` accessor.
-
-    Columns: one per component (fractions, or pool inputs), one per condition, then the
-    predicted ``mean`` and ``std`` (``mean_<name>``/``std_<name>`` per objective when there
-    are several; NaN for random suggestions) and ``acquisition`` (its value when the row was
-    picked, i.e. after the earlier picks of the batch were fantasized); pool campaigns add
-    ``pool_index`` (the pool's index label of the row).
-    """
-
-    _metadata = ["_matopt_components", "_matopt_conditions", "_matopt_formulas"]
-
-    @property
-    def _constructor(self) -> type[Suggestions]:
-        return Suggestions
-
-    @property
-    def compositions(self) -> list[Any]:
-        """The suggested compositions in a form ``Campaign.tell`` accepts.
-
-        Formulas (``"Fe0.7Cr0.2Ni0.08Mo0.02"``) for spaces of chemical elements without
-        free conditions; otherwise one dict per row (components, and conditions if any).
-        """
-        comps = list(getattr(self, "_matopt_components", []) or [])
-        conds = list(getattr(self, "_matopt_conditions", []) or [])
-        if not comps:
-            raise CampaignError("these suggestions carry no component names")
-        if getattr(self, "_matopt_formulas", False) and not conds:
-            from ..core.composition import _fmt
-
-            return ["".join(f"{c}{_fmt(float(v), 6)}"
-                            for c, v in zip(comps, row, strict=True) if v > 0)
-                    for row in self[comps].to_numpy(dtype=float)]
-        cols = comps + conds
-        return [dict(zip(cols, map(float, row), strict=True))
-                for row in self[cols].to_numpy(dtype=float)]
-
-
-# --------------------------------------------------------------------------- helpers
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -119,54 +87,6 @@ def _parse_objectives(objective: Any) -> tuple[list[str], list[str]]:
     if len(set(names)) != len(names):
         raise CampaignError(f"objective names must be distinct, got {names}")
     return names, [d for _, d in items]
-
-
-def _parse_conditions(conditions: Any) -> dict[str, Any]:
-    """``{name: value | (lo, hi) | [choices]}`` -> JSON-able spec."""
-    if conditions is None:
-        return {}
-    if not isinstance(conditions, Mapping):
-        raise CampaignError(
-            "conditions must be a mapping such as {'temperature': 600} (fixed), "
-            "{'temperature': (300, 900)} (a range to search) or {'temperature': [300, 600]} "
-            f"(choices), got {conditions!r}"
-        )
-    spec: dict[str, Any] = {}
-    for name, v in conditions.items():
-        name = str(name)
-        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
-            if not math.isfinite(float(v)):
-                raise CampaignError(f"condition {name!r} must be finite, got {v!r}")
-            spec[name] = {"fixed": float(v)}
-        elif isinstance(v, tuple) and len(v) == 2:
-            lo, hi = float(v[0]), float(v[1])
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-                raise CampaignError(f"range of condition {name!r} must be (low < high), got {v!r}")
-            spec[name] = {"range": [lo, hi]}
-        elif isinstance(v, (list, np.ndarray)) and len(v) > 0:
-            vals = sorted({float(a) for a in v})
-            if not all(math.isfinite(a) for a in vals):
-                raise CampaignError(f"choices of condition {name!r} must be finite numbers")
-            spec[name] = {"choices": vals}
-        else:
-            raise CampaignError(
-                f"condition {name!r} must be a number (fixed), a (low, high) tuple or a list "
-                f"of choices, got {v!r}"
-            )
-    return spec
-
-
-def _normal_base(m: int, rng: np.random.Generator) -> np.ndarray:
-    """Latin-hypercube standard normal samples: lower variance than plain Monte Carlo."""
-    from scipy.special import ndtri
-
-    S = _EHVI_SAMPLES
-    u = (np.argsort(rng.random((S, m)), axis=0) + rng.random((S, m))) / S
-    return ndtri(np.clip(u, 1e-9, 1 - 1e-9))
-
-
-def _is_pool(obj: Any) -> bool:
-    return hasattr(obj, "inputs") and hasattr(obj, "frame")
 
 
 # --------------------------------------------------------------------------- campaign
@@ -217,8 +137,14 @@ class Campaign:
             ``{"temperature": (300, 900)}`` (search that range too) or
             ``{"temperature": [300, 600, 900]}`` (choices). Not for pools: there they are
             simply pool columns.
-        callback: ``callback(event, info)`` for progress: events ``"tell"``, ``"fit"``,
-            ``"candidates"``, ``"refine"`` and ``"suggest"``, each with a dict of figures.
+        callback: Progress, ``callback(event, done, total, message)`` (see
+            :mod:`jupyter_matopt._progress`) or the older ``callback(event, info)`` with a
+            dict of figures: events ``"tell"``, ``"fit"``, ``"candidates"``, ``"refine"``
+            and ``"suggest"``.
+        generator: Where candidates come from in a space (default: uniform samples of the
+            space, or its whole grid when small); any
+            :class:`~jupyter_matopt.optimize.generators.CandidateGenerator`. Not stored in
+            the log: pass it again after ``load``.
         xi: Margin of EI/PI in units of the standard deviation of the observed values.
         kappa: Weight of the standard deviation in UCB/LCB. Why 1 by default: on seeds
             kept apart from the benchmark's, ``kappa=1`` found as much of the top 5 % as
@@ -257,16 +183,17 @@ class Campaign:
         seed: int | None = None,
         conditions: Mapping[str, Any] | None = None,
         callback: Callback | None = None,
-        xi: float = 0.0,
-        kappa: float = 1.0,
+        xi: float = DEFAULT_XI,
+        kappa: float = DEFAULT_KAPPA,
         prior: Any = None,
+        generator: CandidateGenerator | None = None,
     ) -> None:
         self.objectives, self.directions = _parse_objectives(objective)
         m = len(self.objectives)
         if acquisition is None:
-            acquisition = "ucb" if m == 1 else "ehvi"
+            acquisition = DEFAULT_ACQUISITION if m == 1 else DEFAULT_MULTI_ACQUISITION
         acquisition = str(acquisition).lower()
-        allowed = _SINGLE_ACQ if m == 1 else _MULTI_ACQ
+        allowed = acquisition_names(objectives=m)
         if acquisition not in allowed:
             kind = "one objective" if m == 1 else f"{m} objectives"
             raise CampaignError(
@@ -274,8 +201,8 @@ class Campaign:
                 f"{list(allowed)}"
             )
         surrogate = str(surrogate).lower()
-        if surrogate not in _SURROGATES:
-            raise CampaignError(f"surrogate must be one of {list(_SURROGATES)}, got {surrogate!r}")
+        if surrogate not in SURROGATES:
+            raise CampaignError(f"surrogate must be one of {list(SURROGATES)}, got {surrogate!r}")
         self._seed_given = seed is not None  # else an existing log at `path` supplies it
         if seed is None:
             seed = secrets.randbelow(2**31)
@@ -291,32 +218,13 @@ class Campaign:
         self.kappa = float(kappa)
         self.prior = prior
         self.callback = callback
-        self._cond_spec = _parse_conditions(conditions)
-        self.conditions = list(self._cond_spec)
-
-        self.space: CompositionSpace | None = None
-        self.pool: pd.DataFrame | None = None
-        if isinstance(space_or_pool, CompositionSpace):
-            self.space = space_or_pool
-            self.components = list(space_or_pool.components)
-            plain = space_or_pool.to_dict()
-            plain["exclude"] = []
-            self._space_plain = CompositionSpace.from_dict(plain)
-        elif isinstance(space_or_pool, pd.DataFrame) or _is_pool(space_or_pool):
-            if self._cond_spec:
-                raise CampaignError(
-                    "conditions are for composition spaces; in a pool they are just columns "
-                    "of the pool"
-                )
-            frame = (space_or_pool if isinstance(space_or_pool, pd.DataFrame)
-                     else space_or_pool.frame[list(space_or_pool.inputs)])
-            self.pool = self._check_pool(frame)
-            self.components = [str(c) for c in self.pool.columns]
-        else:
-            raise CampaignError(
-                "a campaign needs a CompositionSpace or a candidate pool (a DataFrame with one "
-                f"numeric column per input, or a Pool), got {type(space_or_pool).__name__}"
-            )
+        self._cond_spec = ConditionSpec(conditions)
+        self.conditions = self._cond_spec.names
+        self.domain: SearchDomain = make_domain(space_or_pool,
+                                                has_conditions=bool(self._cond_spec))
+        self.components = list(self.domain.components)
+        self.generator = (None if generator is None or self.space is None
+                          else as_generator(generator, self.space))
         names = self.components + self.conditions
         clash = [c for c in names if c in _RESERVED or c in self.objectives
                  or c.startswith(("mean_", "std_"))]
@@ -334,55 +242,37 @@ class Campaign:
             self._attach(Path(path))
 
     # ------------------------------------------------------------------ construction
-    @staticmethod
-    def _check_pool(frame: pd.DataFrame) -> pd.DataFrame:
-        if len(frame) == 0 or frame.shape[1] == 0:
-            raise CampaignError("the candidate pool is empty")
-        names = [str(c) for c in frame.columns]
-        if len(set(names)) != len(names):
-            raise CampaignError(f"pool columns must have distinct names, got {names}")
-        bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])
-               or pd.api.types.is_bool_dtype(frame[c])]
-        if bad:
-            raise CampaignError(
-                f"pool column(s) {[str(b) for b in bad]} are not numeric; encode them as numbers"
-            )
-        if frame.index.has_duplicates:
-            dup = frame.index[frame.index.duplicated()].unique()[:5].tolist()
-            raise CampaignError(
-                f"the pool's index has duplicate labels {dup}, so pool_index could not name a "
-                "row; give each row its own label (e.g. frame.reset_index(drop=True))"
-            )
-        arr = frame.to_numpy(dtype=float)
-        if not np.all(np.isfinite(arr)):
-            rows = np.flatnonzero(~np.all(np.isfinite(arr), axis=1))[:5].tolist()
-            raise CampaignError(f"the pool has missing or infinite values (rows {rows})")
-        out = pd.DataFrame(arr, columns=names, index=frame.index)
-        return out
+    @property
+    def space(self) -> CompositionSpace | None:
+        """The composition space (None for a pool campaign)."""
+        return self.domain.space
+
+    @property
+    def pool(self) -> pd.DataFrame | None:
+        """The candidate pool (None for a space campaign)."""
+        return self.domain.pool
+
+    @property
+    def condition_spec(self) -> ConditionSpec:
+        """The conditions: ``{name: {"fixed"|"range"|"choices": ...}}`` with helpers."""
+        return self._cond_spec
+
+    @property
+    def signs(self) -> np.ndarray:
+        """+1 for each maximized objective, -1 for each minimized one."""
+        return self._sign.copy()
+
+    @property
+    def n_components(self) -> int:
+        """Number of components (inputs) of a row, before the conditions."""
+        return self._k
 
     def _setup_derived(self) -> None:
         self._sign = np.array([1.0 if d == "max" else -1.0 for d in self.directions])
         self._k = len(self.components)
         self._c = len(self.conditions)
-        if self.space is not None:
-            sp = self.space
-            self._free = np.array([c not in sp.fixed and hi > lo for c, lo, hi in
-                                   zip(sp.components, sp.lower, sp.upper, strict=False)])
-            self._x_lo = sp.lower[self._free]
-            self._x_width = (sp.upper - sp.lower)[self._free]
-            self._formulas = bool(sp.is_elemental)
-        else:
-            assert self.pool is not None
-            P = self.pool.to_numpy(dtype=float)
-            lo, hi = P.min(axis=0), P.max(axis=0)
-            self._free = hi > lo
-            self._x_lo = lo[self._free]
-            self._x_width = (hi - lo)[self._free]
-            self._formulas = False
-            keys = row_keys(P)
-            self._pool_keys: dict[bytes, int] = {}
-            for i, k in enumerate(keys):
-                self._pool_keys.setdefault(k, i)
+        self._formulas = self.domain.formulas
+
 
     def _reset_state(self) -> None:
         m = len(self.objectives)
@@ -403,20 +293,13 @@ class Campaign:
             "acquisition": self.acquisition,
             "surrogate": self.surrogate,
             "seed": self.seed,
-            "conditions": self._cond_spec,
+            "conditions": self._cond_spec.to_json(),
             "xi": self.xi,
             "kappa": self.kappa,
         }
 
     def _header(self) -> dict[str, Any]:
-        pool = None
-        if self.pool is not None:
-            pool = {
-                "columns": self.components,
-                "index": [i if isinstance(i, (int, str)) else str(i)
-                          for i in self.pool.index.tolist()],
-                "data": self.pool.to_numpy(dtype=float).tolist(),
-            }
+        pool = self.domain.header() if isinstance(self.domain, PoolDomain) else None
         return {
             "kind": FORMAT,
             "version": 1,
@@ -456,7 +339,7 @@ class Campaign:
 
     @classmethod
     def load(cls, path: str | Path, *, callback: Callback | None = None,
-             prior: Any = None) -> Campaign:
+             prior: Any = None, generator: CandidateGenerator | None = None) -> Campaign:
         """Resume a campaign from its log.
 
         The state (measurements, settings, seed) is restored exactly, so the next
@@ -483,21 +366,15 @@ class Campaign:
         else:
             p = header["pool"]
             target = pd.DataFrame(p["data"], columns=p["columns"], index=p["index"])
-        conds = {}
-        for name, spec in s.get("conditions", {}).items():
-            if "fixed" in spec:
-                conds[name] = spec["fixed"]
-            elif "range" in spec:
-                conds[name] = tuple(spec["range"])
-            else:
-                conds[name] = list(spec["choices"])
+        conds = ConditionSpec.to_user_form(s.get("conditions", {}))
         objective: Any = dict(zip(s["objectives"], s["directions"], strict=False))
         if len(s["objectives"]) == 1:
             objective = s["directions"][0]
         camp = cls(target, objective=objective, acquisition=s["acquisition"],
                    surrogate=s["surrogate"], seed=s["seed"], conditions=conds or None,
-                   callback=callback, xi=s.get("xi", 0.0), kappa=s.get("kappa", 2.0),
-                   prior=prior)
+                   callback=callback, xi=s.get("xi", DEFAULT_XI),
+                   kappa=s.get("kappa", DEFAULT_KAPPA),
+                   prior=prior, generator=generator)
         camp.objectives = list(s["objectives"])
         for rec in records:
             camp._apply_record(rec)
@@ -575,8 +452,14 @@ class Campaign:
 
     # ------------------------------------------------------------------ tell
     def _emit(self, event: str, info: dict[str, Any]) -> None:
-        if self.callback is not None:
-            self.callback(event, info)
+        if self.callback is None:
+            return
+        message = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                            for k, v in info.items())
+        done = int(info.get("round", info.get("n_observations", info.get("n", 0))) or 0)
+        total = info.get("of")
+        as_progress(self.callback, legacy=LEGACY_EVENT_INFO)(event, done, total, message, info)
+
 
     def tell(self, compositions: Any, values: Any, *, conditions: Any = None) -> None:
         """Record measurements.
@@ -603,6 +486,8 @@ class Campaign:
         """
         X, C = self._parse_inputs(compositions, conditions)
         Y = self._parse_values(values, len(X))
+        # the checks a reload applies, before anything reaches the file
+        check_record_arrays(X, C, Y, fractions=self.space is not None)
         t = _now()
         record = self._make_record(X, C, Y, t)
         if self.path is not None:
@@ -649,11 +534,8 @@ class Campaign:
         self._n_tells += 1
 
     def _inside(self, X: np.ndarray) -> np.ndarray:
-        if len(X) == 0:
-            return np.zeros(0, dtype=bool)
-        if self.space is not None:
-            return np.asarray(self._space_plain.contains(X), dtype=bool).reshape(len(X))
-        return np.array([k in self._pool_keys for k in row_keys(X)], dtype=bool)
+        return self.domain.inside(X)
+
 
     def _parse_values(self, values: Any, n: int) -> np.ndarray:
         m = len(self.objectives)
@@ -661,6 +543,7 @@ class Campaign:
             if m > 1 and all(o in values.columns for o in self.objectives):
                 values = values[self.objectives]
             values = values.to_numpy()
+        refuse_bools(values)
         try:
             Y = np.asarray(values, dtype=float)
         except (TypeError, ValueError):
@@ -731,144 +614,19 @@ class Campaign:
         return X, C
 
     def _parse_x(self, items: Any) -> np.ndarray:
-        if self.space is not None:
-            if not self.space.is_elemental:
-                # in a mixture of ingredients, "PEG" or "CsPbI3" alone means that ingredient
-                # pure, not its elements (which the space does not have)
-                names = set(self.components)
-                if isinstance(items, str) and items.strip() in names:
-                    items = [{items.strip(): 1.0}]
-                elif isinstance(items, (list, tuple)):
-                    items = [{it.strip(): 1.0} if isinstance(it, str) and it.strip() in names
-                             else it for it in items]
-            try:
-                X = self.space.as_array(items)
-            except CompositionError as e:
-                raise CampaignError(str(e)) from None
-            except (TypeError, ValueError) as e:
-                raise CampaignError(f"cannot read the compositions: {e}") from None
-            X = np.asarray(X, dtype=float)
-            if X.ndim != 2 or X.shape[1] != self._k:
-                raise CampaignError(
-                    f"expected compositions of {self.components}, got shape {X.shape}")
-            if not np.all(np.isfinite(X)):
-                rows = np.flatnonzero(~np.all(np.isfinite(X), axis=1))[:5].tolist()
-                raise CampaignError(
-                    f"compositions in rows {rows} have missing or infinite fractions")
-            if np.any(X < 0):
-                rows = np.flatnonzero(np.any(X < 0, axis=1))[:5].tolist()
-                raise CampaignError(f"compositions in rows {rows} have negative amounts")
-            tot = X.sum(axis=1)
-            if np.any(tot <= 0):
-                rows = np.flatnonzero(tot <= 0)[:5].tolist()
-                raise CampaignError(
-                    f"compositions in rows {rows} contain none of the components "
-                    f"{self.components}"
-                )
-            return X / tot[:, None]
-        # pool campaign
-        if isinstance(items, pd.DataFrame):
-            missing = [c for c in self.components if c not in items.columns]
-            if missing:
-                raise CampaignError(
-                    f"the DataFrame lacks pool column(s) {missing}; pool columns are "
-                    f"{self.components}"
-                )
-            raw: Any = items[self.components]
-        elif isinstance(items, list) and items and all(isinstance(d, Mapping) for d in items):
-            for d in items:
-                unknown = [k for k in d if k not in self.components]
-                missing = [c for c in self.components if c not in d]
-                if unknown or missing:
-                    raise CampaignError(
-                        f"pool entry {dict(d)!r} must give exactly the pool columns "
-                        f"{self.components}"
-                        + (f" (unknown: {unknown})" if unknown else "")
-                        + (f" (missing: {missing})" if missing else "")
-                    )
-            raw = [[d[c] for c in self.components] for d in items]
-        else:
-            raw = items
-        try:
-            X = np.asarray(raw, dtype=float)
-        except (TypeError, ValueError):
-            raise CampaignError(
-                f"pool entries must be numeric rows with columns {self.components}"
-            ) from None
-        if X.ndim == 1 and len(X) == self._k:
-            X = X[None, :]
-        if X.ndim != 2 or X.shape[1] != self._k:
-            raise CampaignError(
-                f"pool entries must have {self._k} columns ({', '.join(self.components)}), "
-                f"got shape {X.shape}"
-            )
-        if not np.all(np.isfinite(X)):
-            raise CampaignError("pool entries must be finite numbers")
-        return X
+        return self.domain.parse_x(items)
 
     def _parse_conditions(self, conditions: Any, n: int) -> np.ndarray:
-        if not self._c:
-            if conditions is not None and len(conditions):
-                raise CampaignError(
-                    "this campaign has no conditions; create it with conditions={...} to "
-                    "record them"
-                )
-            return np.zeros((n, 0))
-        C = np.empty((n, self._c))
-        given: Mapping[str, Any] = {}
-        if conditions is not None:
-            if isinstance(conditions, pd.DataFrame):
-                given = {c: conditions[c].to_numpy() for c in conditions.columns}
-            elif isinstance(conditions, Mapping):
-                given = conditions
-            else:
-                raise CampaignError(
-                    f"conditions must be a mapping {{name: value(s)}} or a DataFrame, got "
-                    f"{type(conditions).__name__}"
-                )
-            unknown = [k for k in given if k not in self._cond_spec]
-            if unknown:
-                raise CampaignError(
-                    f"unknown condition(s) {unknown}; this campaign has {self.conditions}")
-        for j, name in enumerate(self.conditions):
-            if name in given:
-                try:
-                    v = np.asarray(given[name], dtype=float)
-                except (TypeError, ValueError):
-                    raise CampaignError(f"condition {name!r} must be numeric") from None
-                v = np.broadcast_to(v, (n,)) if v.ndim == 0 else v
-                if v.shape != (n,):
-                    raise CampaignError(
-                        f"condition {name!r} has {v.size} values for {n} compositions"
-                    )
-                if not np.all(np.isfinite(v)):
-                    raise CampaignError(f"condition {name!r} has missing or infinite values")
-                C[:, j] = v
-            elif "fixed" in self._cond_spec[name]:
-                C[:, j] = self._cond_spec[name]["fixed"]
-            else:
-                raise CampaignError(
-                    f"give the {name!r} of each measurement (conditions={{{name!r}: ...}}, a "
-                    "column of the DataFrame, or a key of each dict)"
-                )
-        return C
+        return self._cond_spec.values(conditions, n)
+
 
     # ------------------------------------------------------------------ features/models
     def _cond_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        lo = np.empty(self._c)
-        hi = np.empty(self._c)
-        for j, name in enumerate(self.conditions):
-            spec = self._cond_spec[name]
-            vals = (spec["range"] if "range" in spec else spec["choices"] if "choices" in spec
-                    else [spec["fixed"]])
-            vals = list(vals) + (self._C[:, j].tolist() if len(self._C) else [])
-            lo[j], hi[j] = min(vals), max(vals)
-        return lo, hi
+        return self._cond_spec.bounds(self._C)
 
-    def _features(self, Z: np.ndarray) -> np.ndarray:
-        """Scaled model inputs of rows ``[fractions..., conditions...]``."""
-        X = Z[:, : self._k]
-        parts = [(X[:, self._free] - self._x_lo) / self._x_width]
+    def features(self, Z: np.ndarray) -> np.ndarray:
+        """Scaled model inputs of rows ``[fractions..., conditions...]`` (what the GP sees)."""
+        parts = [self.domain.scaled(Z[:, : self._k])]
         if self._c:
             lo, hi = self._cond_bounds()
             w = hi - lo
@@ -879,8 +637,15 @@ class Campaign:
             F = np.zeros((len(Z), 1))
         return F
 
+    _features = features
+
     def _surrogate_kind(self) -> str:
         return choose_surrogate(self)
+
+    def fit_surrogates(self, rng: np.random.Generator | None = None) -> list[Surrogate]:
+        """Fit one surrogate per objective on the measurements (maximization frame:
+        minimized objectives are negated); ``predict(features(Z), Z)`` gives mean, std."""
+        return self._fit_models(rng if rng is not None else np.random.default_rng(self.seed))
 
     def _fit_models(self, rng: np.random.Generator) -> list[Surrogate]:
         kind = self._surrogate_kind()
@@ -900,49 +665,20 @@ class Campaign:
 
     # ------------------------------------------------------------------ candidates
     def _sample_conditions(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        C = np.empty((n, self._c))
-        for j, name in enumerate(self.conditions):
-            spec = self._cond_spec[name]
-            if "fixed" in spec:
-                C[:, j] = spec["fixed"]
-            elif "range" in spec:
-                lo, hi = spec["range"]
-                C[:, j] = lo + (hi - lo) * rng.random(n)
-            else:
-                C[:, j] = rng.choice(np.asarray(spec["choices"]), size=n)
-        return C
+        return self._cond_spec.sample(n, rng)
 
     def _snap_conditions(self, C: np.ndarray) -> np.ndarray:
-        C = C.copy()
-        for j, name in enumerate(self.conditions):
-            spec = self._cond_spec[name]
-            if "choices" in spec:
-                ch = np.asarray(spec["choices"])
-                C[:, j] = ch[np.abs(C[:, j][:, None] - ch[None, :]).argmin(axis=1)]
-            elif "fixed" in spec:
-                C[:, j] = spec["fixed"]
-        return C
+        return self._cond_spec.snap(C)
 
     def _valid(self, Z: np.ndarray) -> np.ndarray:
         """Feasible (space) and not yet told."""
         if len(Z) == 0:
             return np.zeros(0, dtype=bool)
-        ok = np.ones(len(Z), dtype=bool)
-        if self.space is not None:
-            ok &= np.asarray(self.space.contains(Z[:, : self._k]), dtype=bool).reshape(len(Z))
+        ok = self.domain.feasible(Z[:, : self._k])
         if self._told:
             ok &= np.array([k not in self._told for k in row_keys(Z)], dtype=bool)
         return ok
 
-    @staticmethod
-    def _dedupe(Z: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
-        seen: set[bytes] = set()
-        keep = np.zeros(len(Z), dtype=bool)
-        for i, k in enumerate(row_keys(Z)):
-            if k not in seen:
-                seen.add(k)
-                keep[i] = True
-        return (Z[keep], *[o[keep] for o in others])
 
     def _given_candidates(self, candidates: Any, rng: np.random.Generator) -> np.ndarray:
         """Rows ``[fractions, conditions]`` of user-given candidates.
@@ -1012,7 +748,8 @@ class Campaign:
         given = None if candidates is None else self._given_candidates(candidates, rng)
         distinct = len({k for k in row_keys(self._Y)}) if self.n_observations else 0
         # a prior model can rank candidates before any measurement; a GP alone cannot
-        random_mode = self.acquisition == "random" or (distinct < 2 and self.prior is None)
+        random_mode = (not get_acquisition(self.acquisition).uses_model
+                       or (distinct < 2 and self.prior is None))
         models: list[Surrogate] = []
         try:
             if random_mode:
@@ -1021,8 +758,12 @@ class Campaign:
                 picked_scores = np.full(len(pick), np.nan)
             else:
                 models = self._fit_models(rng)
-                Z, scores, method = self._scored_candidates(models, rng, given)
-                pick, picked_scores = self._select(models, Z, scores, n, rng)
+                scorer = Scorer(self.acquisition, models, self._Y * self._sign, self.features,
+                                kappa=self.kappa, xi=self.xi, rng=rng)
+                Z, scores, method = self._scored_candidates(scorer, rng, given)
+                continuous = self.space is not None and self.space.step is None
+                pick, picked_scores = select_batch(scorer, Z, scores, n, continuous=continuous,
+                                                   rng=rng)
         except CompositionError as e:  # e.g. exclusions that leave (almost) nothing to draw
             raise CampaignError(
                 f"cannot suggest from this space: {e}; widen the bounds or remove exclusions"
@@ -1040,13 +781,11 @@ class Campaign:
     def _random_candidates(self, n: int, rng: np.random.Generator, given: np.ndarray | None
                            ) -> tuple[np.ndarray, str]:
         if given is not None:
-            Z = given[self._valid(given)]
-            Z = self._dedupe(Z)[0]
+            Z = unique_rows(given[self._valid(given)])
             return Z[rng.permutation(len(Z))], "given"
         if self.pool is not None:
             P = self.pool.to_numpy(dtype=float)
-            Z = P[self._valid(P)]
-            Z = self._dedupe(Z)[0]
+            Z = unique_rows(P[self._valid(P)])
             return Z[rng.permutation(len(Z))], "pool"
         assert self.space is not None
         Z = np.zeros((0, self._k + self._c))
@@ -1058,7 +797,7 @@ class Campaign:
                 break
             Zs = np.hstack([X, self._sample_conditions(m, rng)])
             Zs = Zs[self._valid(Zs)]
-            Z = self._dedupe(np.vstack([Z, Zs]))[0]
+            Z = unique_rows(np.vstack([Z, Zs]))
             if len(Z) >= n:
                 return Z, "random"
         # a nearly exhausted or heavily excluded grid: enumerate what is left
@@ -1066,205 +805,37 @@ class Campaign:
             X = self.space.enumerate_grid(max_points=10 * GRID_LIMIT)
             Zs = np.hstack([X, self._sample_conditions(len(X), rng)])
             Zs = Zs[self._valid(Zs)]
-            Z = self._dedupe(np.vstack([Z, Zs[rng.permutation(len(Zs))]]))[0]
+            Z = unique_rows(np.vstack([Z, Zs[rng.permutation(len(Zs))]]))
         return Z, "random"
 
-    def _score_fn(self, models: list[Surrogate], rng: np.random.Generator
-                  ) -> Callable[[np.ndarray], np.ndarray]:
-        """Acquisition on raw rows ``[fractions, conditions]`` (maximization frame)."""
-        Ys = self._Y * self._sign
-        if len(models) == 1:
-            # no measurement yet (possible with a prior model): no incumbent to improve on
-            best = float(Ys[:, 0].max()) if len(Ys) else -math.inf
-            sd_y = (float(Ys[:, 0].std()) if len(Ys) else 0.0) or 1.0
-            acq = self.acquisition
-
-            def score(Z: np.ndarray) -> np.ndarray:
-                mu, sd = models[0].predict(self._features(Z), Z)
-                return self._acq_values(acq, mu, sd, best, sd_y)
-
-            return score
-        base = _normal_base(len(models), rng)
-        ref = self._ref_point()
-        front = Ys[_nondominated_max(Ys)]
-
-        def score_multi(Z: np.ndarray) -> np.ndarray:
-            F = self._features(Z)
-            pred = [m.predict(F, Z) for m in models]
-            mu = np.column_stack([p[0] for p in pred])
-            sd = np.column_stack([p[1] for p in pred])
-            if self.acquisition == "greedy":
-                return _hvi_max(mu, front, ref)
-            return self._ehvi(mu, sd, front, ref, base)
-
-        return score_multi
-
-    def _acq_values(self, acq: str, mu: np.ndarray, sd: np.ndarray, best: float,
-                    sd_y: float) -> np.ndarray:
-        if acq in ("ei", "pi") and not math.isfinite(best):
-            return np.asarray(mu, dtype=float)  # nothing to improve on yet: rank by the mean
-        if acq == "ei":
-            return expected_improvement(mu, sd, best, xi=self.xi * sd_y)
-        if acq == "pi":
-            return probability_of_improvement(mu, sd, best, xi=self.xi * sd_y)
-        if acq in ("ucb", "lcb"):
-            return upper_confidence_bound(mu, sd, kappa=self.kappa)
-        return np.asarray(mu, dtype=float)  # greedy
-
-    def _ref_point(self) -> np.ndarray:
-        Ys = self._Y * self._sign
-        lo, hi = Ys.min(axis=0), Ys.max(axis=0)
-        span = np.where(hi > lo, hi - lo, np.maximum(np.abs(hi), 1.0))
-        return lo - 0.1 * span
-
-    @staticmethod
-    def _ehvi(mu: np.ndarray, sd: np.ndarray, front: np.ndarray, ref: np.ndarray,
-              base: np.ndarray) -> np.ndarray:
-        S = len(base)
-        P = (mu[:, None, :] + sd[:, None, :] * base[None, :, :]).reshape(-1, mu.shape[1])
-        return _hvi_max(P, front, ref).reshape(len(mu), S).mean(axis=1)
-
-    def _scored_candidates(self, models: list[Surrogate], rng: np.random.Generator,
+    def _scored_candidates(self, scorer: Scorer, rng: np.random.Generator,
                            given: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, str]:
-        score = self._score_fn(models, rng)
-        multi = len(models) > 1
         if given is not None or self.pool is not None:
             if given is not None:
                 Z, method = given, "given"
             else:
                 Z, method = self.pool.to_numpy(dtype=float), "pool"  # type: ignore[union-attr]
-            Z = self._dedupe(Z[self._valid(Z)])[0]
+            Z = unique_rows(Z[self._valid(Z)])
             self._emit("candidates", {"n_candidates": len(Z), "method": method})
-            return Z, self._score_screened(Z, models, score, multi), method
+            return Z, scorer.screened(Z), method
         assert self.space is not None
-        X, exhaustive = space_candidates(self.space, rng)
-        if exhaustive and self._c and any("range" in s for s in self._cond_spec.values()):
-            exhaustive = False
-        Z = np.hstack([X, self._sample_conditions(len(X), rng)])
-        Z = Z[self._valid(Z)]
+        spec = self._cond_spec
+
+        def snap(C: np.ndarray) -> np.ndarray:
+            return spec.snap(C)
+
+        Z, s, exhaustive = search(
+            self.space, scorer, rng, generator=self.generator, n_samples=N_SAMPLES,
+            n_refine=N_REFINE,
+            extra=(lambda m: spec.sample(m, rng)) if self._c else None,
+            extra_bounds=spec.range_bounds() if self._c else None,
+            snap=snap if self._c else None, valid=self._valid, first_score=scorer.screened,
+            progress=lambda r: self._emit("refine", {"round": r, "of": 4}),
+        )
         method = "grid" if exhaustive else "sample+refine"
-        s = self._score_screened(Z, models, score, multi)
-        if not exhaustive and len(Z):
-            n_top = min(16, len(Z))
-            top = np.argsort(-s, kind="stable")[:n_top]
-            extra = None
-            if self._c:
-                lo = np.array([self._cond_spec[c].get("range", [0, 0])[0] for c in self.conditions])
-                hi = np.array([self._cond_spec[c].get("range", [0, 0])[1] for c in self.conditions])
-                extra = (Z[top, self._k:], lo, hi)
-
-            def score_snapped(Zr: np.ndarray) -> np.ndarray:
-                if self._c:
-                    Zr = np.hstack([Zr[:, : self._k], self._snap_conditions(Zr[:, self._k:])])
-                return score(Zr)
-
-            Zr, sr = refine_candidates(
-                self.space, Z[top, : self._k], score_snapped, rng, extra=extra,
-                progress=lambda r: self._emit("refine", {"round": r, "of": 4}),
-            )
-            if self._c:
-                Zr = np.hstack([Zr[:, : self._k], self._snap_conditions(Zr[:, self._k:])])
-            ok = self._valid(Zr)
-            Z = np.vstack([Z, Zr[ok]])
-            s = np.concatenate([s, sr[ok]])
-        Z, s = self._dedupe(Z, s)
         self._emit("candidates", {"n_candidates": len(Z), "method": method})
         return Z, s, method
 
-    def _score_screened(self, Z: np.ndarray, models: list[Surrogate],
-                        score: Callable[[np.ndarray], np.ndarray], multi: bool) -> np.ndarray:
-        """Score all candidates; with several objectives, MC-EHVI only on a pre-screened set."""
-        if not multi or self.acquisition == "greedy" or len(Z) <= 256:
-            return score(Z) if len(Z) else np.zeros(0)
-        F = self._features(Z)
-        pred = [m.predict(F, Z) for m in models]
-        mu = np.column_stack([p[0] for p in pred])
-        sd = np.column_stack([p[1] for p in pred])
-        Ys = self._Y * self._sign
-        front = Ys[_nondominated_max(Ys)]
-        opt = _hvi_max(mu + sd, front, self._ref_point())
-        keep = np.argsort(-opt, kind="stable")[:256]
-        s = np.full(len(Z), -np.inf)
-        s[keep] = score(Z[keep])
-        return s
-
-    def _select(self, models: list[Surrogate], Z: np.ndarray, scores: np.ndarray, n: int,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Pick a batch sequentially, conditioning the models on each pick.
-
-        Returns the picked positions and the acquisition value of each when it was picked.
-        """
-        if len(Z) == 0:
-            return np.zeros(0, dtype=int), np.zeros(0)
-        order = np.argsort(-scores, kind="stable")
-        if n == 1:
-            one = int(self._argbest(scores, Z, models))
-            return np.array([one]), scores[[one]]
-        top = order[: max(_BATCH_POOL if len(models) == 1 else _BATCH_POOL_MULTI, n)]
-        Zt = Z[top]
-        Ft = self._features(Zt)
-        st = scores[top].copy()
-        chosen: list[int] = []
-        cur = list(models)
-        Ys = self._Y * self._sign
-        if len(Ys):
-            best = Ys.max(axis=0)
-            front = Ys[_nondominated_max(Ys)]
-        else:  # a prior model suggests before any measurement (one objective only)
-            best, front = np.full(len(models), -np.inf), Ys
-        base = _normal_base(len(models), rng)
-        ref = self._ref_point() if len(models) > 1 else None
-        sd_y = (float(Ys[:, 0].std()) if len(Ys) else 0.0) or 1.0
-        blocked = np.zeros(len(Zt), dtype=bool)
-        near = np.zeros(len(Zt), dtype=bool)
-        values: list[float] = []
-        continuous = self.space is not None and self.space.step is None
-        for b in range(n):
-            if b > 0:
-                pred = [m.predict(Ft, Zt) for m in cur]
-                mu = np.column_stack([p[0] for p in pred])
-                sd = np.column_stack([p[1] for p in pred])
-                if len(cur) == 1:
-                    st = self._acq_values(self.acquisition, mu[:, 0], sd[:, 0], float(best[0]),
-                                          sd_y)
-                elif self.acquisition == "greedy":
-                    st = _hvi_max(mu, front, ref)  # type: ignore[arg-type]
-                else:
-                    st = self._ehvi(mu, sd, front, ref, base)  # type: ignore[arg-type]
-            st = np.where(blocked, -np.inf, st)
-            # keeping apart is a preference: when only near-copies are left (e.g. a short
-            # list of given candidates), they are still better than an incomplete batch
-            sn = np.where(near, -np.inf, st)
-            if np.isfinite(sn).any():
-                st = sn
-            i = int(self._argbest(st, Zt, cur))
-            if not np.isfinite(st[i]):
-                break
-            chosen.append(i)
-            values.append(float(st[i]))
-            blocked[i] = True
-            if continuous:  # no near-copies: keep 2 % of each scaled range apart
-                near |= np.abs(Ft - Ft[i]).max(axis=1) < _MIN_SEPARATION
-            mu_i = np.array([m.predict(Ft[i:i + 1], Zt[i:i + 1])[0][0] for m in cur])
-            cur = [m.fantasize(Ft[i:i + 1], Zt[i:i + 1]) for m in cur]
-            best = np.maximum(best, mu_i)
-            if len(cur) > 1:
-                front = np.vstack([front, mu_i[None, :]])
-                front = front[_nondominated_max(front)]
-        return top[np.asarray(chosen, dtype=int)], np.asarray(values)
-
-    def _argbest(self, s: np.ndarray, Z: np.ndarray, models: list[Surrogate]) -> np.intp:
-        """Argmax, breaking a flat acquisition (e.g. EI underflow) by the confidence bound."""
-        finite = np.isfinite(s)
-        if not finite.any():
-            return np.intp(0)
-        top = s[finite].max()
-        if top > 0 or self.acquisition in ("greedy", "ucb", "lcb") or not models:
-            return np.argmax(np.where(finite, s, -np.inf))
-        pred = [m.predict(self._features(Z), Z) for m in models]
-        ucb = sum(p[0] + self.kappa * p[1] for p in pred)
-        tie = finite & (s >= top)
-        return np.argmax(np.where(tie, ucb, -np.inf))
 
     def _frame(self, Z: np.ndarray, models: list[Surrogate], scores: np.ndarray) -> Suggestions:
         data: dict[str, Any] = {c: Z[:, i] for i, c in enumerate(self.components)}
@@ -1284,12 +855,9 @@ class Campaign:
                 data[f"std{suffix}"] = np.full(len(Z), np.nan)
         data["acquisition"] = scores
         if self.pool is not None:
-            keys = row_keys(Z)
-            idx = [self._pool_keys.get(k) for k in keys]
-            data["pool_index"] = [self.pool.index[i] if i is not None else None for i in idx]
+            data["pool_index"] = self.domain.index_of(Z)  # type: ignore[attr-defined]
         out = Suggestions(data)
         out._matopt_components = list(self.components)
-        out._matopt_conditions = [c for c in self.conditions
-                                  if "fixed" not in self._cond_spec[c]]
+        out._matopt_conditions = self._cond_spec.varied()
         out._matopt_formulas = self._formulas
         return out
