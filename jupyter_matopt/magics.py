@@ -114,7 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--refresh", action="store_true",
                    help="ignore the cached copy and download again")
 
-
     _add(sub, "list", "list the built-in datasets", "%matopt list")
 
     s = _add(sub, "train", "fit the property model on the loaded dataset", "%matopt train",
@@ -211,13 +210,15 @@ def build_parser() -> argparse.ArgumentParser:
              "%matopt suggest -n 5 --path steel_campaign.json",
              "Continues the current campaign, or starts one over the current space (or, "
              "without one, the space of the last sliders), seeded with the loaded dataset's "
-             "measurements made of its elements. Record results with `%matopt tell`.")
+             "measurements that lie inside the space. The trained model is the GP's prior "
+             "mean. Record results with `%matopt tell`.")
     s.add_argument("-n", type=int, default=5, help="batch size (default 5)")
     s.add_argument("--acquisition", default=None,
                    choices=["ucb", "lcb", "ei", "pi", "greedy", "random"],
-                   help="acquisition function of a new campaign: ei, expected improvement "
-                        "(default); pi, probability of improvement; ucb/lcb, optimistic confidence "
-                        "bound; greedy, predicted mean; random")
+                   help="acquisition function of a new campaign (default: Campaign's, ucb): "
+                        "ucb/lcb, optimistic confidence bound mean +- std; ei, expected "
+                        "improvement; pi, probability of improvement; greedy, predicted mean; "
+                        "random")
     s.add_argument("--objective", default=None, choices=["max", "min"],
                    help="maximize or minimize the target in a new campaign (default max)")
     s.add_argument("--path", default=None,
@@ -227,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random seed of a new campaign (default 0)")
     s.add_argument("--no-data", action="store_true",
                    help="do not seed a new campaign with the dataset's measurements")
+    s.add_argument("--no-model", action="store_true",
+                   help="do not use the trained model (by default a new campaign fits its GP "
+                        "to the model's residuals, and ranks by the model alone until it has "
+                        "3 measurements inside the space)")
 
     s = _add(sub, "tell", "record measurements in the campaign",
              "%matopt tell 0=1234 Fe0.7Cr0.2Ni0.08Mo0.02=1180",
@@ -416,7 +421,15 @@ class MatoptMagics(Magics):
                 kw["target"] = args.target
             if args.data_dir:
                 kw["data_dir"] = args.data_dir
-            ds = load_dataset(src, **kw)
+            from .data.registry import resolve_name
+            from .widgets.progress import tqdm_callback
+
+            src = resolve_name(src)  # an unknown name fails here, before any bar is drawn
+            # the loaders report no steps; the bar says what is being read, and for how long
+            with tqdm_callback(desc=f"load {src}") as cb:
+                cb(0, 1, "reading")
+                ds = load_dataset(src, **kw)
+                cb(1, 1, f"{len(ds):,} rows")
         if args.sample is not None:
             if args.sample < 1:
                 raise UsageError(f"--sample must be a positive number of rows, got {args.sample}")
@@ -443,9 +456,12 @@ class MatoptMagics(Magics):
         params = _backend_params(backend, args.n_estimators, args.pretrained)
         if params:
             kw["params"] = params
+        from .widgets.progress import tqdm_callback
+
         t0 = time.perf_counter()
         model = PropertyModel(backend=backend, **kw)
-        model.fit(ds)
+        with tqdm_callback(desc=f"train on {len(ds):,} rows") as cb:
+            model.fit(ds, callback=cb)
         st.model, st.cv_report = model, None
         print(f"Trained {backend} on {len(ds):,} rows of {ds.name} "
               f"({ds.target}{' / ' + ds.units if ds.units else ''}) "
@@ -486,10 +502,14 @@ class MatoptMagics(Magics):
         model = self._model()
         cond = _conditions(args.cond)
         conditions = pd.DataFrame([cond] * len(args.formulas)) if cond else None
+        from ._format import PredictionTable
+
         mean, std, dom = model.predict(args.formulas, conditions=conditions, return_std=True,
                                        return_domain=True)
-        frame = pd.DataFrame({"composition": args.formulas, "prediction": mean, "std": std,
-                              "in_domain": list(dom["in_domain"]), "reason": list(dom["reason"])})
+        # full precision in the columns; shown rounded to the std, with units
+        frame = PredictionTable({"composition": args.formulas, "prediction": mean, "std": std,
+                                 "in_domain": list(dom["in_domain"]),
+                                 "reason": list(dom["reason"])})
         frame.attrs["units"] = getattr(model, "units_", "") or ""
         frame.attrs["target"] = getattr(model, "target_", "") or ""
         return frame
@@ -504,9 +524,15 @@ class MatoptMagics(Magics):
         series = {"element": exp.per_element, "property": exp.per_property,
                   "feature": exp.per_feature}[args.by]
         top = series.reindex(series.abs().sort_values(ascending=False).index)
-        print(f"{args.formula}: prediction {exp.prediction:.4g} = base {exp.base_value:.4g} "
-              f"+ contributions by {args.by} (TreeSHAP)")
-        return top.head(30).to_frame("contribution")
+        from ._format import ExplanationTable, format_sig
+
+        units = getattr(model, "units_", "") or ""
+        print(f"{args.formula}: prediction {format_sig(exp.prediction)} = base "
+              f"{format_sig(exp.base_value)} + contributions by {args.by} (TreeSHAP)"
+              f"{' in ' + units if units else ''}")
+        table = ExplanationTable(top.head(30).to_frame("contribution"))
+        table.attrs["units"] = units
+        return table
 
     # --------------------------------------------------------------- space
     def _do_space(self, args: argparse.Namespace) -> Any:
@@ -571,6 +597,11 @@ class MatoptMagics(Magics):
 
         st = session()
         current = st.campaign
+        prior = None
+        model = st.model
+        if model is not None and not getattr(args, "no_model", False) and \
+                getattr(model, "task_", "regression") == "regression":
+            prior = model
         if args.path is not None:
             path = Path(args.path)
             cur_path = getattr(current, "path", None)
@@ -578,7 +609,7 @@ class MatoptMagics(Magics):
                     Path(cur_path).resolve() == path.resolve():
                 return current, False
             if path.exists():
-                return Campaign.load(path), True
+                return Campaign.load(path, prior=prior), True
         elif current is not None:
             return current, False
         space = st.space
@@ -588,16 +619,18 @@ class MatoptMagics(Magics):
         if space is None:
             st.require("space", "define one with `%matopt space Fe=0.5:0.9 Cr Ni --step 0.01` "
                        "(or open a campaign file with `%matopt campaign <file>`)")
+        # acquisition None: the Campaign's own default (one source of truth)
         camp = Campaign(space, objective=args.objective or "max",
-                        acquisition=args.acquisition or "ei",
-                        seed=0 if args.seed is None else args.seed, path=args.path)
+                        acquisition=args.acquisition,
+                        seed=0 if args.seed is None else args.seed, path=args.path,
+                        prior=prior)
         ds = st.dataset
         if ds is not None and not args.no_data:
             comps, ys = _rows_inside(ds, space)
             if comps:
                 camp.tell(comps, ys)
                 print(f"Seeded the campaign with {len(comps)} measured composition(s) from "
-                      f"{ds.name} made of the space's elements.")
+                      f"{ds.name} inside the space's bounds.")
         return camp, True
 
     @staticmethod
@@ -617,7 +650,8 @@ class MatoptMagics(Magics):
         camp, new = self._campaign_for(args)
         if not new:
             self._check_settings(camp, args)
-        frame = camp.suggest(args.n)
+        frame = _suggest_with_progress(camp, args.n)
+        frame = _suggestion_table(camp, frame, st)
         st.campaign, st.suggestions = camp, frame
         if new and camp.space is not None:
             st.space = camp.space
@@ -779,20 +813,83 @@ def _sliders_space(sliders: Any) -> Any:
         return CompositionSpace(spec)
 
 
+def _suggest_with_progress(camp: Any, n: int) -> Any:
+    """``camp.suggest(n)`` under a progress bar fed by the campaign's own events."""
+    from .widgets.progress import tqdm_callback
+
+    steps = {"fit": 1, "candidates": 2, "refine": 3, "suggest": 4}
+    previous = camp.callback
+    with tqdm_callback(desc=f"suggest {n}") as bar:
+        def on_event(event: str, info: dict[str, Any]) -> None:
+            if event in steps:
+                bar(steps[event], 4, event)
+            if previous is not None:
+                previous(event, info)
+
+        camp.callback = on_event
+        try:
+            return camp.suggest(n)
+        finally:
+            camp.callback = previous
+
+
+def _suggestion_table(camp: Any, frame: Any, st: Any) -> Any:
+    """Suggestions with units, rounding, the model's domain flags and a readable acquisition."""
+    from ._format import suggestion_table
+
+    model = getattr(camp, "prior", None) or st.model
+    ds = st.dataset
+    units = getattr(model, "units_", None) or getattr(ds, "units", None) or ""
+    target = getattr(model, "target_", None) or getattr(ds, "target", None) or "objective"
+    domain = None
+    space = camp.space
+    comps = list(camp.components)
+    if model is not None and space is not None and space.is_elemental and len(frame):
+        try:
+            domain = model.predict_domain_fractions(frame[comps].to_numpy(float), comps)
+        except (ValueError, KeyError):  # e.g. an element the model has never seen
+            domain = None
+    from .optimize.surrogates import choose_surrogate
+
+    kind = choose_surrogate(camp)
+    how = {"model": "the trained model (too few measurements in the space for a GP yet)",
+           "gp": ("a GP on the trained model's residuals" if camp.prior is not None
+                  else "a GP"),
+           "ensemble": "a tree ensemble"}.get(kind, kind)
+    goal = "maximize" if camp.directions[0] == "max" else "minimize"
+    caption = (f"{len(frame)} suggestion(s) to {goal} {target}: {camp.acquisition.upper()} on {how}; "
+               f"{camp.n_observations} measurement(s) so far")
+    return suggestion_table(frame, units=units, target=target, direction=camp.directions[0],
+                            acquisition=camp.acquisition, kappa=camp.kappa, domain=domain,
+                            caption=caption)
+
+
 def _rows_inside(ds: Any, space: Any) -> tuple[list[Any], list[float]]:
-    """Dataset rows made only of the space's components (measured data to seed a campaign)."""
+    """Dataset rows inside the space's bounds (measured data to seed a campaign).
+
+    Made only of the space's components *and* within every component's bounds: a pure
+    element at a corner the space excludes says little about the region searched, and as
+    a GP observation it would pull the fit towards the edge. The grid step is not
+    required (measured compositions rarely sit on a 1 % grid).
+    """
     import numpy as np
 
     from .core import parse_composition
 
     comps, ys = [], []
-    allowed = set(space.components)
+    names = list(space.components)
+    lower = np.asarray(space.lower, dtype=float)
+    upper = np.asarray(space.upper, dtype=float)
+    allowed = set(names)
     for c, y in zip(ds.compositions, np.asarray(ds.y, dtype=float), strict=False):
         try:
             fr = parse_composition(c)
         except ValueError:
             continue
-        if set(fr) <= allowed and np.isfinite(y):
+        if not (set(fr) <= allowed and np.isfinite(y)):
+            continue
+        x = np.array([fr.get(n, 0.0) for n in names])
+        if np.all(x >= lower - 1e-6) and np.all(x <= upper + 1e-6):
             comps.append(fr)
             ys.append(float(y))
     return comps, ys

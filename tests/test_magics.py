@@ -297,7 +297,9 @@ def test_suggest_tell_campaign_on_disk(steels_shell, tmp_path, capsys):
         assert math.fsum(fr.values()) == pytest.approx(1.0)
         assert fr["Mo"] == pytest.approx(0.02)
     camp = st.campaign
-    assert camp.path == path and camp.acquisition == "ei"
+    # the library's default acquisition (one source of truth), and the trained model as prior
+    assert camp.path == path and camp.acquisition == Campaign(space, seed=0).acquisition
+    assert camp.prior is st.model
     capsys.readouterr()
     run(steels_shell, "tell 0=1210.5 1=1300 Fe0.7Cr0.2Ni0.08Mo0.02=1250")
     assert "Recorded 3 measurement(s)" in capsys.readouterr().out
@@ -339,6 +341,82 @@ def test_suggest_in_memory_is_seeded_from_the_dataset(shell, tmp_path, capsys):
     assert the_session().campaign is None
     run(shell, "suggest -n 1 --no-data")
     assert the_session().campaign.n_observations == 0
+
+
+def test_suggest_seeds_only_rows_inside_the_space_bounds(shell, tmp_path, capsys):
+    path = tmp_path / "bin.csv"
+    # Fe0.2Ni0.8 is made of the space's elements but outside its Fe bounds; Fe is pure
+    pd.DataFrame({"composition": ["Fe0.5Ni0.5", "Fe0.8Ni0.2", "Fe0.2Ni0.8", "Fe", "Cu"],
+                  "y": [1.0, 2.0, 0.5, 3.0, 9.0]}).to_csv(path, index=False)
+    run(shell, f"load {path} --target y")
+    run(shell, "space Fe=0.4:0.9 Ni=0.1:0.6 --step 0.05")
+    capsys.readouterr()
+    run(shell, "suggest -n 2 --no-model")
+    assert "Seeded the campaign with 2 measured" in capsys.readouterr().out
+    hist = the_session().campaign.history
+    assert sorted(hist["y"]) == [1.0, 2.0]
+
+
+def test_suggest_uses_the_trained_model_and_shows_units(steels_shell, capsys):
+    st = the_session()
+    run(steels_shell, f"space {SPACE}")
+    batch = run(steels_shell, "suggest -n 3")
+    camp = st.campaign
+    assert camp.prior is st.model and camp.acquisition == "ucb"
+    # the numbers stay full precision; domain flags come from the model
+    mean, _ = st.model.predict(batch.compositions, return_std=True)
+    dom = st.model.predict_domain(batch.compositions)
+    assert list(batch["in_domain"]) == list(dom["in_domain"])
+    assert list(batch["reason"]) == list(dom["reason"])
+    # with no measurement inside the space the model itself ranks: its mean is the mean shown
+    np.testing.assert_allclose(batch["mean"], mean, rtol=1e-9)
+    bound = [c for c in batch.columns if c.startswith("optimistic bound")]
+    assert bound == ["optimistic bound (mean + 1σ)"]
+    np.testing.assert_allclose(batch[bound[0]], batch["mean"] + batch["std"], rtol=1e-9)
+    text = repr(batch)
+    assert "(MPa)" in text and "±" in text and "UCB" in text
+    html = batch._repr_html_()
+    assert "±" in html and "<script" not in html
+    # display rounded to the std: no six-decimal numbers
+    import re
+
+    assert not re.search(r"\d\.\d{5,}", text.split("\n", 1)[1]), text
+    # selections are the campaign's plain Suggestions, and tell by row still works
+    assert len(batch.compositions) == 3
+    run(steels_shell, "tell 0=1500")
+    assert camp.n_observations == 1
+    st.space = st.campaign = None
+    run(steels_shell, f"space {SPACE}")
+    run(steels_shell, "suggest -n 1 --no-model")
+    assert st.campaign.prior is None
+
+
+def test_predict_table_displays_rounded_with_units(steels_shell):
+    frame = run(steels_shell, "predict Fe0.7Cr0.2Ni0.1")
+    text = repr(frame)
+    assert "yield strength (MPa)" in text and "±" in text
+    value = f"{frame['prediction'][0]:,.0f}"
+    assert value in text  # std of ~100 MPa: whole MPa
+    assert frame["prediction"][0] != round(frame["prediction"][0])  # full precision kept
+    html = frame._repr_html_()
+    assert "yield strength (MPa)" in html and frame["reason"][0][:40] in html
+
+
+def test_parity_plot_is_a_density_for_many_points():
+    from jupyter_matopt.widgets.plots import parity_plot
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=3000)
+    frame = pd.DataFrame({"y_true": y, "y_pred": y + 0.3 * rng.normal(size=3000),
+                          "y_std": 0.3, "fold": rng.integers(0, 5, 3000)})
+    fig = parity_plot(frame)
+    assert len(fig.axes) == 2 and fig.axes[0].collections  # hexbin + colour bar
+    assert not fig.axes[0].containers  # no error bars
+    small = parity_plot(frame.iloc[:200])
+    assert len(small.axes) == 1 and small.axes[0].containers
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 def test_suggest_without_a_space_searches_the_sliders(steels_shell, capsys):
@@ -449,13 +527,13 @@ def test_errors_keep_the_session(steels_shell, tmp_path, capsys):
         "explain Xx2": "'Xx'",
         "sliders Fe Qq": "Qq",
         "ternary Fe Ni Fe": "three different",
-        "ternary Fe Ni": "three different elements, got ('Fe', 'Ni')",
+        "ternary Fe Ni": "three different elements",
         "ternary Fe Ni Co --fixed Mo": "'Mo'",
         "ternary Fe Ni Co --resolution 1000": "1000",
         "space Fe=a:b Cr": "'Fe=a:b'",
         "suggest -n five": "'five'",
         "suggest -n 0": "0",
-        "suggest --acquisition ucb": "acquisition 'ei'",
+        "suggest --acquisition ei": "acquisition 'ucb'",
         "tell 7=1200": "row 7",
         "tell 0=fast": "'0=fast'",
         "tell Fe0.7Qq0.3=5": "Qq",

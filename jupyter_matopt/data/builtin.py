@@ -8,6 +8,27 @@
   (2,135 records ``{"formula", "exp energy", "uncertainty", "mpid"}``; pymatgen's
   ``CorrectionCalculator`` documents ``exp energy`` as the formation energy in eV per formula
   unit, e.g. NaCl -4.263 eV = -411.3 kJ/mol; we divide by the atoms in the formula).
+
+Which one the quickstart uses, and why (measured here with the project's own
+``PropertyModel().cross_validate(ds, protocol="group")``, 5 folds, default settings, 2 cores):
+
+=================================  ======  ==========  ===================  ==================
+dataset / target                   rows    group R²    MAE                  std at the sliders'
+                                                                            start / target std
+=================================  ======  ==========  ===================  ==================
+ricci_transport S_p (p Seebeck)    6,000*  0.536       161 µV/K             209 / 344 = 0.61
+                                                                            (Bi0.2Sb0.2Te0.6)
+ricci_transport m_p (eff. mass)    6,000*  -54         36,000 m_e           (tail to 5.7e7 m_e)
+expt_formation_enthalpy            2,135   0.977       0.091 eV/atom        0.031 / 0.99 = 0.03
+                                                                            (Al0.42Fe0.29Ni0.29)
+=================================  ======  ==========  ===================  ==================
+
+(* a random 6,000-row sample, as the old quickstart used.) The computed Seebeck coefficient of
+the Ricci set depends on band structure details that composition descriptors do not carry, so
+its sliders moved noise. The experimental formation enthalpies pass both bars of issue 10
+(R² >= 0.8, std < a quarter of the spread), load offline in about a second, train in about
+20 s, and hold a ternary system where ratio tuning is the question: Al-Fe-Ni, with 30 measured
+compositions (20 ternary) around the B2 NiAl-FeAl phase.
 """
 
 from __future__ import annotations

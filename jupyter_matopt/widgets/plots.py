@@ -63,8 +63,12 @@ def parity_plot(
     units: str | None = None,
     target: str | None = None,
     figsize: tuple[float, float] = (5.0, 5.0),
+    density_above: int = 2000,
 ) -> Figure:
     """Cross-validated predictions against the truth, with uncertainty bars.
+
+    Above ``density_above`` points, markers and error bars only overlap into a blob, so the
+    plot becomes a log-scaled hexbin density of the points instead (no bars, no fold colours).
 
     Args:
         report: A ``CVReport`` (its ``.parity`` DataFrame: ``y_true``, ``y_pred``,
@@ -76,6 +80,7 @@ def parity_plot(
         units: Units for the axis labels (default: the report's ``units`` if any).
         target: Name of the property (default: the report's ``target`` or "value").
         figsize: Size of a new figure, in inches.
+        density_above: Draw a hexbin density when there are more points than this.
 
     Returns:
         The Figure.
@@ -92,6 +97,11 @@ def parity_plot(
     if color_by_fold and "fold" in frame.columns:
         folds = frame["fold"].to_numpy()
         groups = [(f"fold {f}", ok & (folds == f)) for f in pd.unique(folds)]
+    dense = int(ok.sum()) > density_above
+    if dense:
+        groups = []
+        hb = ax.hexbin(y[ok], p[ok], gridsize=60, bins="log", mincnt=1, cmap="viridis")
+        ax.figure.colorbar(hb, ax=ax, shrink=0.8, label=f"points per cell (of {ok.sum():,})")
     for label, mask in groups:
         err = None if s is None else np.where(np.isfinite(s[mask]), s[mask], 0.0)
         ax.errorbar(
