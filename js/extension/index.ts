@@ -37,7 +37,12 @@ const PALETTE_CATEGORY = 'Materials Optimization';
 const LAUNCHER_CATEGORY = 'Materials';
 const KERNEL_NAME = 'python3';
 
-/** Tutorials shipped in the repository's notebooks/ folder, relative to the server root. */
+/**
+ * Tutorials shipped in the repository's notebooks/ folder. `path` is where they are when the
+ * server runs in the repository folder, as the README starts it (`jupyter lab
+ * notebooks/quickstart.ipynb`); the help dialog looks them up in the server's contents
+ * before linking them (see `findTutorials`), so a server started elsewhere gets no dead link.
+ */
 export const TUTORIALS: ReadonlyArray<{ path: string; title: string }> = [
   { path: 'notebooks/quickstart.ipynb', title: 'Quickstart' },
   { path: 'notebooks/steels.ipynb', title: 'Steels: tuning alloying additions' },
@@ -48,26 +53,35 @@ export const TUTORIALS: ReadonlyArray<{ path: string; title: string }> = [
 
 type Cell = { cell_type: 'markdown' | 'code'; source: string };
 
-/** The cells of a new composition study, in order. */
+/**
+ * The cells of a new composition study, in order: the quickstart's own steps. The dataset
+ * (2,135 experimental formation enthalpies shipped with pymatgen) trains in well under a
+ * minute offline; the 47,737-row transport set would take minutes per run-all.
+ */
 export const STUDY_TEMPLATE: ReadonlyArray<Cell> = [
   {
     cell_type: 'markdown',
     source:
       '# Composition study\n\n' +
       'Train a property model on a dataset, check how well it predicts, then explore ' +
-      'compositions and ask for the next ones to try.'
+      'compositions and ask for the next ones to try. This template uses experimental ' +
+      'formation enthalpies (2,135 compounds, shipped with pymatgen) and the Al-Fe-Ni ' +
+      'system; `%matopt list` shows the other datasets.'
   },
   { cell_type: 'code', source: '%load_ext jupyter_matopt' },
   { cell_type: 'markdown', source: '## Load a dataset' },
-  { cell_type: 'code', source: '%matopt load ricci_transport' },
+  { cell_type: 'code', source: '%matopt load expt_formation_enthalpy' },
   { cell_type: 'markdown', source: '## Train a model' },
   { cell_type: 'code', source: '%matopt train' },
-  { cell_type: 'markdown', source: '## Cross-validate' },
-  { cell_type: 'code', source: '%matopt cv' },
+  { cell_type: 'markdown', source: '## Cross-validate (each composition in one fold)' },
+  { cell_type: 'code', source: '%matopt cv --protocol group' },
   { cell_type: 'markdown', source: '## Explore compositions' },
-  { cell_type: 'code', source: '%matopt sliders Bi Sb Te' },
+  { cell_type: 'code', source: '%matopt space Al=0.3:0.55 Fe=0.1:0.5 Ni=0:0.6 --step 0.01' },
+  { cell_type: 'code', source: '%matopt sliders' },
+  { cell_type: 'code', source: '%matopt ternary Al Fe Ni' },
+  { cell_type: 'code', source: '%matopt structure B2' },
   { cell_type: 'markdown', source: '## Suggest the next experiments' },
-  { cell_type: 'code', source: '%matopt suggest -n 5' }
+  { cell_type: 'code', source: '%matopt suggest -n 5 --objective min' }
 ];
 
 /** Cells the insert-* commands put below the active cell. */
@@ -75,17 +89,17 @@ const INSERTS: ReadonlyArray<{ id: string; label: string; source: string }> = [
   {
     id: CommandIDs.insertSliders,
     label: 'Insert Composition Sliders Cell',
-    source: '%matopt sliders Fe Cr Ni'
+    source: '%matopt sliders Al Fe Ni'
   },
   {
     id: CommandIDs.insertTernary,
     label: 'Insert Ternary Diagram Cell',
-    source: '%matopt ternary Bi Sb Te'
+    source: '%matopt ternary Al Fe Ni'
   },
   {
     id: CommandIDs.insertStructure,
     label: 'Insert Structure Viewer Cell',
-    source: '%matopt structure perovskite'
+    source: '%matopt structure B2'
   },
   {
     id: CommandIDs.insertSuggest,
@@ -164,7 +178,61 @@ function insertBelow(panel: NotebookPanel, source: string): void {
   void panel.revealed.then(() => notebook.scrollToItem(index));
 }
 
-function helpBody(app: JupyterFrontEnd, close: () => void): Widget {
+/** Where a tutorial was found on this server: its path from the server root, or null. */
+export interface ITutorialLocation {
+  path: string;
+  title: string;
+  found: string | null;
+}
+
+type Contents = JupyterFrontEnd['serviceManager']['contents'];
+
+async function listNames(contents: Contents, dir: string): Promise<Set<string> | null> {
+  try {
+    const listing = await contents.get(dir, { content: true });
+    return new Set<string>(
+      Array.isArray(listing.content) ? listing.content.map((item: { name: string }) => item.name) : []
+    );
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Look the tutorials up in the server's contents: in `notebooks/` under the server root (the
+ * README's way of starting the server), else in the root itself (a server started inside
+ * notebooks/), else beside the active notebook. Folders are listed, never a file probed,
+ * so a missing tutorial costs no 404 in the console.
+ */
+export async function findTutorials(contents: Contents, activeDir: string): Promise<ITutorialLocation[]> {
+  const candidates: string[] = [];
+  const root = await listNames(contents, '');
+  if (root?.has('notebooks')) {
+    candidates.push('notebooks');
+  }
+  candidates.push('');
+  if (activeDir && !candidates.includes(activeDir)) {
+    candidates.push(activeDir);
+  }
+  const listings = new Map<string, Set<string>>();
+  for (const dir of candidates) {
+    const names = dir === '' ? root : await listNames(contents, dir);
+    if (names) {
+      listings.set(dir, names);
+    }
+  }
+  return TUTORIALS.map(t => {
+    const name = t.path.slice(t.path.lastIndexOf('/') + 1);
+    for (const [dir, names] of listings) {
+      if (names.has(name)) {
+        return { ...t, found: dir ? `${dir}/${name}` : name };
+      }
+    }
+    return { ...t, found: null };
+  });
+}
+
+function helpBody(app: JupyterFrontEnd, close: () => void, activeDir: string): Widget {
   const node = document.createElement('div');
   node.className = 'jp-matopt-help';
 
@@ -179,30 +247,53 @@ function helpBody(app: JupyterFrontEnd, close: () => void): Widget {
 
   const heading = document.createElement('p');
   heading.className = 'jp-matopt-help-heading';
-  heading.textContent = 'Tutorials (paths relative to the Jupyter server root):';
+  heading.textContent = 'Tutorials:';
   node.appendChild(heading);
 
   const list = document.createElement('ul');
   list.className = 'jp-matopt-help-tutorials';
-  const treeUrl = app.serviceManager.serverSettings.baseUrl.replace(/\/?$/, '/') + 'lab/tree/';
-  for (const tutorial of TUTORIALS) {
-    const item = document.createElement('li');
-    const link = document.createElement('a');
-    link.className = 'jp-matopt-help-link';
-    link.href = treeUrl + tutorial.path.split('/').map(encodeURIComponent).join('/');
-    link.dataset.path = tutorial.path;
-    link.textContent = tutorial.title;
-    link.title = tutorial.path;
-    link.addEventListener('click', event => {
-      event.preventDefault();
-      close();
-      void app.commands.execute('docmanager:open', { path: tutorial.path });
-    });
-    item.appendChild(link);
-    item.appendChild(document.createTextNode(` (${tutorial.path})`));
-    list.appendChild(item);
-  }
   node.appendChild(list);
+  const missing = document.createElement('p');
+  missing.className = 'jp-matopt-help-missing';
+  node.appendChild(missing);
+
+  void findTutorials(app.serviceManager.contents, activeDir).then(found => {
+    for (const tutorial of found) {
+      const item = document.createElement('li');
+      if (tutorial.found !== null) {
+        const path = tutorial.found;
+        const link = document.createElement('a');
+        link.className = 'jp-matopt-help-link';
+        // a real href for "open in new tab"; a click opens it in this lab through the
+        // document manager, by its path from the server root
+        link.href =
+          app.serviceManager.serverSettings.baseUrl.replace(/\/?$/, '/') +
+          'lab/tree/' +
+          path.split('/').map(encodeURIComponent).join('/');
+        link.dataset.path = path;
+        link.textContent = tutorial.title;
+        link.title = path;
+        link.addEventListener('click', event => {
+          event.preventDefault();
+          close();
+          void app.commands.execute('docmanager:open', { path });
+        });
+        item.appendChild(link);
+        item.appendChild(document.createTextNode(` (${path})`));
+      } else {
+        item.className = 'jp-matopt-help-unavailable';
+        item.textContent = `${tutorial.title} (${tutorial.path}: not under this server's root)`;
+      }
+      list.appendChild(item);
+    }
+    if (found.some(t => t.found === null)) {
+      missing.textContent =
+        'Some tutorials are not under this server\'s root folder. They are in the notebooks/ ' +
+        'folder of the jupyter_matopt repository: start JupyterLab from the repository folder ' +
+        '(jupyter lab notebooks/quickstart.ipynb) to open them from here.';
+    }
+    node.dataset.ready = 'true';
+  });
   return new Widget({ node });
 }
 
@@ -249,7 +340,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async () => {
         const dialog: Dialog<unknown> = new Dialog({
           title: 'About jupyter-matopt',
-          body: helpBody(app, () => dialog.reject()),
+          body: helpBody(app, () => dialog.reject(), notebookFolder()),
           buttons: [Dialog.okButton({ label: 'Close' })]
         });
         dialog.addClass('jp-matopt-help-dialog');

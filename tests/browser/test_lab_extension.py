@@ -87,19 +87,65 @@ def test_launcher_card_and_commands(page_and_console) -> None:  # type: ignore[n
     assert page.locator(".lm-MenuBar-itemLabel", has_text="Materials").count() == 1
 
 
-def test_help_dialog_lists_version_and_tutorials(page_and_console) -> None:  # type: ignore[no-untyped-def]
-    page, console = page_and_console
+def _open_help(page):  # type: ignore[no-untyped-def]
     page.evaluate("void window.jupyterapp.commands.execute('jupyter-matopt:open-help')")
     dialog = page.locator(".jp-matopt-help")
     dialog.wait_for(timeout=10_000)
+    page.wait_for_selector(".jp-matopt-help[data-ready='true']", timeout=10_000)
+    return dialog
+
+
+def _close_help(page) -> None:  # type: ignore[no-untyped-def]
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.locator(".jp-matopt-help").wait_for(state="detached", timeout=10_000)
+
+
+def test_help_dialog_lists_version_and_tutorials(page_and_console, lab) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    page, console = page_and_console
+    _, root = lab
+    # a server root without the repository's notebooks/: no dead link, a clear note instead
+    dialog = _open_help(page)
     assert VERSION in dialog.inner_text()
+    assert dialog.locator("a.jp-matopt-help-link").count() == 0
+    assert dialog.locator("li.jp-matopt-help-unavailable").count() == 5
+    assert "start JupyterLab from the repository folder" in dialog.inner_text()
+    _close_help(page)
+    # the README's way: the server root is the repository, the tutorials are in notebooks/
+    (root / "notebooks").mkdir(exist_ok=True)
+    for name in ("quickstart", "steels", "high_entropy_alloys", "thermoelectrics",
+                 "model_honesty"):
+        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", root / "notebooks" / f"{name}.ipynb")
+    dialog = _open_help(page)
     links = dialog.locator("a.jp-matopt-help-link")
     paths = [links.nth(i).get_attribute("data-path") for i in range(links.count())]
     assert "notebooks/quickstart.ipynb" in paths and len(paths) == 5
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "lab_help_dialog.png"))
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    dialog.wait_for(state="detached", timeout=10_000)
+    # a click opens the tutorial in this lab (the document manager, by path): no 404
+    dialog.locator("a.jp-matopt-help-link[data-path='notebooks/steels.ipynb']").click()
+    page.locator(".jp-matopt-help").wait_for(state="detached", timeout=10_000)
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.context?.path === 'notebooks/steels.ipynb'",
+        timeout=30_000,
+    )
+    # back to a bare launcher for the next test
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "lab_tutorial_opened.png"))
+    # dispose, not close: a close of a freshly opened notebook may ask to save
+    page.evaluate(
+        "() => { const shell = window.jupyterapp.shell;"
+        " for (const w of [...shell.widgets('main')]) {"
+        "   if (w.hasClass('jp-NotebookPanel')) { w.dispose(); } }"
+        " const l = [...shell.widgets('main')].find(w => w.node.querySelector('.jp-Launcher'));"
+        " if (l) { shell.activateById(l.id); }"
+        " else { window.jupyterapp.commands.execute('launcher:create'); } }"
+    )
+    page.wait_for_function(
+        "() => !document.querySelector('.jp-NotebookPanel')", timeout=30_000
+    )
+    page.locator('.jp-LauncherCard[data-category="Materials"]').first.wait_for(timeout=30_000)
     assert not _errors(console), _errors(console)
 
 
@@ -118,11 +164,14 @@ def test_new_study_creates_notebook_and_inserts_cells(page_and_console, lab) -> 
     sources = ["".join(c["source"]) for c in saved["cells"] if c["cell_type"] == "code"]
     assert sources == [
         "%load_ext jupyter_matopt",
-        "%matopt load ricci_transport",
+        "%matopt load expt_formation_enthalpy",  # 2,135 rows: not the 47,737 of ricci
         "%matopt train",
-        "%matopt cv",
-        "%matopt sliders Bi Sb Te",
-        "%matopt suggest -n 5",
+        "%matopt cv --protocol group",
+        "%matopt space Al=0.3:0.55 Fe=0.1:0.5 Ni=0:0.6 --step 0.01",
+        "%matopt sliders",
+        "%matopt ternary Al Fe Ni",
+        "%matopt structure B2",
+        "%matopt suggest -n 5 --objective min",
     ]
     # The kernel named in metadata starts without a kernel-picker dialog.
     page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=60_000)
@@ -137,7 +186,7 @@ def test_new_study_creates_notebook_and_inserts_cells(page_and_console, lab) -> 
     page.evaluate("() => window.jupyterapp.commands.execute('jupyter-matopt:insert-ternary')")
     cells = page.evaluate(cells_js)
     assert cells[1] == "%load_ext jupyter_matopt"
-    assert cells[2] == "%matopt ternary Bi Sb Te"
+    assert cells[2] == "%matopt ternary Al Fe Ni"
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex") == 2
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "lab_new_study.png"))
