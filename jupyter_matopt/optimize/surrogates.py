@@ -216,6 +216,11 @@ def choose_surrogate(campaign: Campaign) -> str:
     Without a prior: the GP up to :data:`AUTO_GP_MAX` observations, the ensemble beyond.
     With a prior: the model itself below :data:`AUTO_PRIOR_MIN` observations, then the GP on
     its residuals (``"gp"`` with a prior is that residual GP).
+
+    Why the residual GP: in ``bench/bo.py --prior`` (5 seeds; prior model trained on a random
+    half of each composition pool, BO on the other half, top 5 % found at a 30 % budget) it
+    found 0.95 / 0.96 / 1.00 of the top on steels / MPEA hardness / thermoelectric zT,
+    against 0.925 / 0.94 / 0.97 for the model alone and 0.90 / 0.80 / 0.72 for the plain GP.
     """
     if campaign.surrogate != "auto":
         return campaign.surrogate
