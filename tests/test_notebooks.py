@@ -48,6 +48,11 @@ NEEDS_DATA = {
     "thermoelectrics.ipynb": ["thermoelectric_sysTEm_dataset.csv"],
 }
 OFFLINE = {"quickstart.ipynb", "model_honesty.ipynb"}
+# What the optional tutorials read from the shared data folder.
+OPTIONAL_NEEDS = {
+    "databases.ipynb": ["crabnet_benchmark"],  # its OPTIMADE server is loaded from it too
+    "generative_design.ipynb": ["citrine_mpea_dataset.csv"],
+}
 
 # Statements the prose makes, asserted in the notebook's kernel after it ran.
 CLAIMS: dict[str, list[str]] = {
@@ -236,6 +241,43 @@ def test_notebook_runs(
     monkeypatch.setenv("MATOPT_CACHE_DIR", str(tmp_path / "cache"))
     elapsed = _execute(path, monkeypatch, data_dir, CLAIMS.get(name, []))
     # a figure for the record (-s), not an assertion: wall time depends on the machine's load
+    print(f"\n{name}: ran in {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", OPTIONAL, ids=lambda n: n.removesuffix(".ipynb"))
+def test_other_tutorial_runs(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The OPTIMADE and generative-design tutorials, against local resources only.
+
+    ``databases.ipynb`` talks to the OPTIMADE reference server of the data tests (a real
+    server on 127.0.0.1 loaded with real OQMD entries), named by ``MATOPT_OPTIMADE_URL``.
+    """
+    path = NOTEBOOK_DIR / name
+    if not path.is_file():
+        pytest.skip(f"{name} is not in notebooks/")
+    data_dir = shared_data_dir()
+    missing = [f for f in OPTIONAL_NEEDS[name] if not (data_dir / f).exists()]
+    if missing:
+        pytest.skip(f"{name} needs {', '.join(missing)} in the shared data folder {data_dir} "
+                    "(set MATOPT_DATA_DIR to the folder holding them)")
+    monkeypatch.setenv("MATOPT_CACHE_DIR", str(tmp_path / "cache"))
+    if name != "databases.ipynb":
+        elapsed = _execute(path, monkeypatch, data_dir, CLAIMS.get(name, []))
+    else:
+        pytest.importorskip("optimade.server",
+                            reason="optimade[server] is not installed (pip install "
+                                   "'optimade[server]')")
+        pytest.importorskip("uvicorn", reason="uvicorn (from optimade[server]) is not installed")
+        import sys
+
+        sys.path.insert(0, str(REPO / "tests" / "data"))
+        try:
+            from _optimade_server import reference_server
+        finally:
+            sys.path.pop(0)
+        with reference_server(tmp_path / "optimade_server", data_dir) as url:
+            elapsed = _execute(path, monkeypatch, data_dir, CLAIMS.get(name, []),
+                               env={"MATOPT_OPTIMADE_URL": url})
     print(f"\n{name}: ran in {elapsed:.1f} s")
 
 
