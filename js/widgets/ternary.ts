@@ -366,6 +366,8 @@ function render({ model, el }: RenderProps): () => void {
         ctx.fillText(fmt(f * share * 100, 3), x + dx * 9, y + dy * 9 + (dy > 0.5 ? 6 : 3));
       }
     }
+    ctx.textAlign = 'left';
+    ctx.fillText('edge ticks: at.% of the corner each edge runs towards', PAD, H - 20);
     ctx.fillStyle = getComputedStyle(root).color || '#222';
     ctx.font = '600 13px sans-serif';
     ctx.textAlign = 'center';
