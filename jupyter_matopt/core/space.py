@@ -360,8 +360,20 @@ class CompositionSpace:
         Accepts an array or nested list, a DataFrame with one column per component, a mapping
         or a pandas Series indexed by component (one composition), a formula string
         (elemental spaces), or a list of mappings/formulas/rows. Names outside the space
-        raise ``CompositionError``; missing names count as 0.
+        raise ``CompositionError``; missing names count as 0. Rows of finite amounts whose
+        sum overflows (``{"Fe": 1e308, "Cr": 1e308}``) are scaled down by their largest
+        amount, so normalizing them gives the right fractions, not zeros.
         """
+        arr = self._as_array(x)
+        if arr.size and arr.dtype.kind == "f":
+            with np.errstate(over="ignore", invalid="ignore"):
+                big = np.isinf(arr.sum(axis=1)) & np.isfinite(arr).all(axis=1)
+            if big.any():
+                arr = arr.astype(float, copy=True)
+                arr[big] /= np.abs(arr[big]).max(axis=1, keepdims=True)
+        return arr
+
+    def _as_array(self, x: Any) -> np.ndarray:
         if isinstance(x, pd.DataFrame):
             extra = [c for c in x.columns if c not in self.components]
             missing = [c for c in self.components if c not in x.columns]

@@ -50,6 +50,12 @@ class ScreenError(ValueError):
 
 
 # --------------------------------------------------------------------------- candidates
+#: Most candidates returned (``top_k``): more is not a ranking but a dump of the stream.
+MAX_TOP_K = 1_000_000
+#: Default ``max_candidates``: a larger grid is refused with its size instead of started.
+MAX_CANDIDATES = 1_000_000_000
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ScreenError(f"{name} must be a positive integer, got {value!r}")
@@ -493,6 +499,7 @@ def screen(
     client: Any = None,
     chunk_size: int = 32_768,
     n_samples: int | None = None,
+    max_candidates: int | None = MAX_CANDIDATES,
     seed: int = 0,
     n_jobs: int | None = None,
     progress: bool = False,
@@ -520,6 +527,8 @@ def screen(
             about 64 MB for the default model; a few chunks are in flight at once).
         n_samples: Number of samples for a continuous space (default 1,000,000), or to sample
             a grid instead of enumerating it.
+        max_candidates: Refuse (ScreenError, stating the count) a grid or sample larger than
+            this before evaluating anything (default 1e9); None screens any size.
         seed: Seed of the sampling.
         n_jobs: Chunks evaluated at once by local threads (default: the usable cores).
         progress: Show a ``tqdm.auto`` progress bar.
@@ -542,6 +551,10 @@ def screen(
     if objective not in ("max", "min"):
         raise ScreenError(f"objective must be 'max' or 'min', got {objective!r}")
     top_k = _positive_int("top_k", top_k)
+    if top_k > MAX_TOP_K:
+        raise ScreenError(f"top_k must be at most {MAX_TOP_K:,}, got {top_k:,}")
+    if max_candidates is not None:
+        max_candidates = _positive_int("max_candidates", max_candidates)
     chunk_size = _positive_int("chunk_size", chunk_size)
     if n_jobs is not None:
         n_jobs = _positive_int("n_jobs", n_jobs)
@@ -562,6 +575,12 @@ def screen(
         pareto_signs.append(1.0 if item[1] == "max" else -1.0)
     elements, chunks, total, space = _candidate_chunks(
         space_or_candidates, chunk_size, n_samples, seed)
+    if max_candidates is not None and total is not None and total > max_candidates:
+        raise ScreenError(
+            f"{total:,} candidates to screen, more than max_candidates={max_candidates:,} "
+            f"(at a million per second that is {total / 1e6 / 3600:,.1f} hours); sample it "
+            "with n_samples=, use a coarser step, or pass max_candidates=None"
+        )
     _check_model(model, elements, conditions)
     _check_filters(filters, model, elements, conditions)
     for i, (other, _d) in enumerate(pareto or ()):
