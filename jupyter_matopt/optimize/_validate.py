@@ -17,7 +17,7 @@ import numpy as np
 
 from ._log import CampaignError
 
-__all__ = ["check_header", "check_record_arrays"]
+__all__ = ["check_header", "check_record_arrays", "refuse_bools"]
 
 _DIRECTIONS = ("max", "min")
 
@@ -120,3 +120,21 @@ def check_record_arrays(X: np.ndarray, C: np.ndarray, Y: np.ndarray, *, fraction
         if np.any(np.abs(tot - 1.0) > 1e-9):
             X = X / tot[:, None]
     return X
+
+
+def refuse_bools(values: Any) -> None:
+    """CampaignError if measured ``values`` hold True/False (numpy would read them as 1/0)."""
+    def bad(v: Any) -> bool:
+        return isinstance(v, (bool, np.bool_))
+
+    arr = values if isinstance(values, np.ndarray) else None
+    if arr is not None:
+        found = arr.dtype == bool or (arr.dtype == object and any(bad(v) for v in arr.flat))
+    elif isinstance(values, (list, tuple)):
+        found = any(bad(v) or (isinstance(v, (list, tuple)) and any(bad(w) for w in v))
+                    for v in values)
+    else:
+        found = bad(values)
+    if found:
+        raise CampaignError("measured values must be numbers, not True/False (tell 1.0 or 0.0 "
+                            "if that is what was measured)")

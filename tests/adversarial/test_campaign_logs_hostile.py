@@ -281,3 +281,35 @@ def test_two_writers_append_whole_lines(tmp_path) -> None:
         camp = Campaign.load(path)
     ys = sorted(camp.history["y"].tolist())
     assert ys == [1000.0 + i for i in range(150)] + [2000.0 + i for i in range(150)]
+
+
+# ------------------------------------------------------------------ finding 9: tell inputs
+def test_tell_with_1e308_amounts_records_the_right_fractions(tmp_path) -> None:
+    path = tmp_path / "c.json"
+    camp = Campaign(CompositionSpace(["Fe", "Cr", "Ni"], step=0.1), path=path, seed=0)
+    camp.tell({"Fe": 1e308, "Cr": 1e308}, [1.0])
+    assert camp.history[["Fe", "Cr", "Ni"]].iloc[0].tolist() == [0.5, 0.5, 0.0]
+    assert Campaign.load(path).history[["Fe", "Cr", "Ni"]].iloc[0].tolist() == [0.5, 0.5, 0.0]
+
+
+@pytest.mark.parametrize("value", [True, False, [True], np.array([True]), [[np.True_]],
+                                   np.array([1.0, True], dtype=object)])
+def test_booleans_are_not_measurements(tmp_path, value) -> None:
+    path = tmp_path / "c.json"
+    camp = Campaign(_space(), path=path, seed=0)
+    before = path.read_bytes()
+    n = 2 if isinstance(value, np.ndarray) and value.size == 2 else 1
+    with pytest.raises(CampaignError, match="True/False"):
+        camp.tell([{"Fe": 0.7, "Cr": 0.3}] * n, value)
+    assert path.read_bytes() == before and camp.n_observations == 0
+
+
+def test_a_tell_the_reload_would_refuse_never_reaches_the_file(tmp_path) -> None:
+    path = tmp_path / "c.json"
+    camp = Campaign(_space(), path=path, seed=0)
+    before = path.read_bytes()
+    for bad in ({"Fe": 0.0, "Cr": 0.0}, {"Fe": -1.0, "Cr": 2.0}):
+        with pytest.raises(CampaignError):
+            camp.tell(bad, [1.0])
+    assert path.read_bytes() == before
+    Campaign.load(path)
