@@ -6,6 +6,8 @@ Per dataset and seed:
    a PropertyModel (the ranking model) are fitted on the remaining 95 %.
 2. 10,000 candidates are drawn from each sampler over the same element set:
    * ``generator``: ``CompositionGenerator.sample``;
+   * ``generator_cond``: the same with ``conditional=True``, sampled at the training split's
+     95th percentile of the property (5th for formation enthalpy, which is minimized);
    * ``box``: the current default, ``SpaceSampler`` over a box ``[0, max]`` per element of
      the training fractions with ``max_components`` = the training maximum (uniform on the
      constrained simplex);
@@ -93,8 +95,14 @@ def run_one(name: str, ds: mo.Dataset, seed: int, n_samples: int, oracle: Proper
     fit_s = time.perf_counter() - t0
     els = list(gen.elements_)
     Xt = gen.training_X_
+    t0 = time.perf_counter()
+    cond = CompositionGenerator(kind="wae", seed=seed, conditional=True).fit(train)
+    cond_s = time.perf_counter() - t0
+    if minimize:  # condition on the low end: the 5th percentile of the training property
+        cond.default_condition_ = float(np.quantile(train.y, 0.05))
     samplers = {
         "generator": gen,
+        "generator_cond": cond,
         "box": box_sampler(Xt, els),
         "random": RandomSampler(Xt, els, integer=gen.snap_, max_atoms=gen.max_atoms_),
     }
@@ -138,7 +146,8 @@ def run_one(name: str, ds: mo.Dataset, seed: int, n_samples: int, oracle: Proper
              "share_above_q": share, "rediscovered": found, "hidden": len(hidden),
              "top100_mean": float(ranked["mean"].mean())}
         if sname == "generator":
-            r.update({"raw_unique": raw_unique, "fit_s": fit_s, "sample_s": gen_s,
+            r.update({"raw_unique": raw_unique, "fit_s": fit_s, "fit_cond_s": cond_s,
+                      "sample_s": gen_s,
                       "box_sample_s": box_s, "drawn": gen.last_draw_["drawn"]})
         rows.append(r)
     for r in rows:
@@ -163,20 +172,24 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     all_rows: list[dict[str, object]] = []
+    setups = {}
     for name in args.datasets:
         ds = load(name, args.n_oqmd)
         minimize = name == "oqmd_ternary"  # the most negative formation enthalpy is sought
         oracle = PropertyModel(seed=1234).fit(ds)
         q = np.quantile(ds.y, 0.05 if minimize else 0.95)
-        print(f"\n== {name}: {len(ds)} rows, target {ds.target} "
-              f"({'min' if minimize else 'max'}), threshold {q:.4g} ==", flush=True)
-        for seed in args.seeds:
+        setups[name] = (ds, oracle, q, minimize)
+        print(f"== {name}: {len(ds)} rows, target {ds.target} "
+              f"({'min' if minimize else 'max'}), oracle threshold {q:.4g} ==", flush=True)
+    # seeds outermost: every dataset has seed 0 before any has seed 1
+    for seed in args.seeds:
+        for name, (ds, oracle, q, minimize) in setups.items():
             rows = run_one(name, ds, seed, args.n_samples, oracle, q, minimize)
             all_rows.extend(rows)
             cols = ["sampler", "charge_neutral", "charge_neutral_and_balanced",
                     "alloy_solid_solution", "uniqueness", "novelty", "frechet_magpie",
                     "element_count_tv", "share_above_q", "enrichment", "rediscovered", "hidden"]
-            print(f"-- seed {seed}", flush=True)
+            print(f"\n-- {name}, seed {seed}", flush=True)
             print(pd.DataFrame(rows)[cols].to_string(index=False, float_format="%.3f"),
                   flush=True)
             g = rows[0]
@@ -184,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{g['sample_s'] / g['box_sample_s']:.2f}x the box sampler's "
                   f"{g['box_sample_s']:.2f} s; raw uniqueness {g['raw_unique']:.3f}",
                   flush=True)
+            if args.out:
+                pd.DataFrame(all_rows).to_csv(args.out, index=False)
     df = pd.DataFrame(all_rows)
     if args.out:
         df.to_csv(args.out, index=False)
@@ -197,10 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     print("\n== targets ==")
     for name, g in gen_rows.groupby("dataset", sort=False):
         s = summary.loc[name]
-        enr = s.loc["generator", "share_above_q"] > max(s.loc["box", "share_above_q"],
-                                                         s.loc["random", "share_above_q"])
-        red = s.loc["generator", "rediscovered"] > max(s.loc["box", "rediscovered"],
-                                                       s.loc["random", "rediscovered"])
+        base_share = max(s.loc["box", "share_above_q"], s.loc["random", "share_above_q"])
+        base_red = max(s.loc["box", "rediscovered"], s.loc["random", "rediscovered"])
+        enr = {v: bool(s.loc[v, "share_above_q"] > base_share)
+               for v in ("generator", "generator_cond")}
+        red = {v: bool(s.loc[v, "rediscovered"] > base_red)
+               for v in ("generator", "generator_cond")}
         print(f"{name}: balanced {g['charge_neutral_and_balanced'].mean():.3f} (target >= 0.95 "
               f"on compound sets), novelty {g['novelty'].mean():.3f} (>= 0.90), raw uniqueness "
               f"{g['raw_unique'].mean():.3f} (>= 0.95), enrichment above both baselines: {enr}, "

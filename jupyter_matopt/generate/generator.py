@@ -69,13 +69,14 @@ class CompositionGenerator:
     codes is what :meth:`sample` draws from. With ``conditional=True`` the standardized
     property is an input of both networks (CVAE-style) and sampling fixes it.
 
-    Decoded fractions are post-processed into candidates: a fraction below half the smallest
-    non-zero training fraction of that element is set to 0, at most as many elements as the
-    most complex training composition are kept, and for compound data (``snap``) each row is
-    moved to the nearest small integer formula (rows without one within ``snap_tol`` are
-    dropped). With a ``space`` every candidate is then projected into it
-    (:meth:`CompositionSpace.project`: bounds, fixed elements, grid step, max components) and
-    duplicates are removed.
+    Decoded fractions are post-processed into candidates: a fraction below a presence
+    threshold is set to 0 (calibrated so that the training set's reconstructions have its
+    element counts, and never below half the smallest non-zero training fraction of that
+    element), at most as many elements as the most complex training composition are kept,
+    and for compound data (``snap``) each row is moved to the nearest small integer formula
+    (rows without one within ``snap_tol`` are dropped). With a ``space`` every candidate is
+    then projected into it (:meth:`CompositionSpace.project`: bounds, fixed elements, grid
+    step, max components) and duplicates are removed.
 
     Args:
         kind: ``"wae"`` or ``"vae"``.
@@ -341,6 +342,8 @@ class CompositionGenerator:
         self.fitted_ = True
         Z = self.encode(X, condition=yy if self.conditional else None)
         self.training_latent_ = Z
+        self._fit_presence(X, self.decode(Z, condition=None) if not self.conditional else
+                           softmax(self.decoder_.forward(np.hstack([Z, C]))))
         from sklearn.mixture import GaussianMixture
 
         m = max(1, min(self.n_mixture, n // 10))
@@ -352,6 +355,24 @@ class CompositionGenerator:
         self.gmm_chol_ = np.linalg.cholesky(gmm.covariances_)
         self._progress("done", steps, steps, "fitted")
         return self
+
+    def _fit_presence(self, X: np.ndarray, R: np.ndarray) -> None:
+        """Calibrate the fraction below which a decoded element counts as absent.
+
+        A softmax never outputs an exact 0, so the cut decides how many elements a candidate
+        has. It is the threshold (floored per element at half its smallest training
+        fraction) under which the reconstructions of the training set have the element
+        counts closest to the training compositions' own (mean absolute difference).
+        """
+        true = (X > 0).sum(axis=1)
+        best_t, best_err = 0.0, np.inf
+        for t in np.geomspace(1e-5, 0.3, 48):
+            cut = np.maximum(self.min_fraction_, t)
+            err = float(np.abs((R >= cut).sum(axis=1) - true).mean())
+            if err < best_err - 1e-12:
+                best_t, best_err = float(t), err
+        self.presence_threshold_ = best_t
+        self.presence_error_ = best_err
 
     def _fit_snap(self, X: np.ndarray) -> None:
         import re
@@ -419,7 +440,7 @@ class CompositionGenerator:
 
     def _postprocess(self, P: np.ndarray, space: CompositionSpace | None) -> np.ndarray:
         """Sparsify, snap, project into the space; rows over the output columns."""
-        X = np.where(P >= self.min_fraction_, P, 0.0)
+        X = np.where(P >= np.maximum(self.min_fraction_, self.presence_threshold_), P, 0.0)
         if self.max_components_ < X.shape[1]:
             kth = np.partition(X, -self.max_components_, axis=1)[:, -self.max_components_]
             X = np.where(X >= kth[:, None], X, 0.0)

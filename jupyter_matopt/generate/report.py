@@ -4,7 +4,8 @@ Validity follows MatGAN (Dan et al., npj Comput. Mater. 6, 84 (2020)) and Materi
 Transformers (Fu et al., 2022): SMACT charge neutrality, and neutrality with electronegativity
 balance; uniqueness and novelty are by reduced formula; the distribution distance is the
 Fréchet distance (as in the Fréchet ChemNet/Inception distances) between Gaussian fits of
-Magpie features standardized over the sets compared (Ward et al., npj Comput. Mater. 2, 16028 (2016)).
+Magpie features standardized over the sets compared (Ward et al., npj Comput. Mater. 2,
+16028 (2016)).
 """
 
 from __future__ import annotations
