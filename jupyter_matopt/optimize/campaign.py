@@ -13,7 +13,6 @@ import math
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,10 @@ import pandas as pd
 from .._progress import LEGACY_EVENT_INFO, as_progress
 from ..core import CompositionError, CompositionSpace
 from ._log import (
-    FORMAT,
     CampaignError,
-    append_record,
-    create_log,
-    dumps,
-    identity,
-    read_identity,
-    read_log,
 )
-from ._validate import check_header, check_record_arrays, refuse_bools
+from ._logged import LogMixin
+from ._tell import TellMixin
 from .acquisition import (
     DEFAULT_ACQUISITION,
     DEFAULT_KAPPA,
@@ -44,7 +37,7 @@ from .acquisition import (
 from .batch import Scorer, select_batch
 from .candidates import GRID_LIMIT, row_keys, tidy
 from .conditions import ConditionSpec
-from .domain import PoolDomain, SearchDomain, make_domain
+from .domain import SearchDomain, make_domain
 from .generators import CandidateGenerator, as_generator, search, unique_rows
 from .pareto import pareto_front
 from .suggestions import Suggestions
@@ -60,10 +53,6 @@ SURROGATES = ("auto", "gp", "ensemble", "model")
 _RESERVED = ("mean", "std", "acquisition", "pool_index", "in_space", "batch", "time")
 #: Samples drawn from a continuous or large space, and how many of the best are refined.
 N_SAMPLES, N_REFINE = 3000, 16
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _parse_objectives(objective: Any) -> tuple[list[str], list[str]]:
@@ -90,7 +79,7 @@ def _parse_objectives(objective: Any) -> tuple[list[str], list[str]]:
 
 
 # --------------------------------------------------------------------------- campaign
-class Campaign:
+class Campaign(LogMixin, TellMixin):
     """An ask/tell Bayesian-optimization campaign.
 
     ``suggest(n)`` proposes ``n`` new compositions (or pool entries) from a surrogate model and
@@ -273,7 +262,6 @@ class Campaign:
         self._c = len(self.conditions)
         self._formulas = self.domain.formulas
 
-
     def _reset_state(self) -> None:
         m = len(self.objectives)
         self._X = np.zeros((0, self._k))
@@ -285,121 +273,6 @@ class Campaign:
         self._told: set[bytes] = set()
         self._n_tells = 0
         self._theta_cache: dict[Any, np.ndarray] = {}
-
-    def _settings(self) -> dict[str, Any]:
-        return {
-            "objectives": self.objectives,
-            "directions": self.directions,
-            "acquisition": self.acquisition,
-            "surrogate": self.surrogate,
-            "seed": self.seed,
-            "conditions": self._cond_spec.to_json(),
-            "xi": self.xi,
-            "kappa": self.kappa,
-        }
-
-    def _header(self) -> dict[str, Any]:
-        pool = self.domain.header() if isinstance(self.domain, PoolDomain) else None
-        return {
-            "kind": FORMAT,
-            "version": 1,
-            "created": _now(),
-            "settings": self._settings(),
-            "space": self.space.to_dict() if self.space is not None else None,
-            "pool": pool,
-        }
-
-    @staticmethod
-    def _comparable(header: dict[str, Any]) -> str:
-        return dumps({k: header.get(k) for k in ("settings", "space", "pool")})
-
-    def _attach(self, path: Path) -> None:
-        header = self._header()
-        if path.exists():
-            old_header, records = read_log(path)
-            check_header(old_header, path)
-            if not self._seed_given:  # resume the log's campaign with its seed
-                self.seed = int(old_header["settings"]["seed"])
-                header = self._header()
-            if self._comparable(old_header) != self._comparable(header):
-                raise CampaignError(
-                    f"{str(path)!r} already holds a campaign with other settings (space, pool, "
-                    "objectives, acquisition, surrogate, seed or conditions); resume it with "
-                    "Campaign.load(path) or choose another path"
-                )
-            for rec in records:
-                self._apply_record(rec)
-        else:
-            if not path.parent.exists():
-                raise CampaignError(
-                    f"folder {str(path.parent)!r} of the campaign file does not exist")
-            create_log(path, header)
-        self.path = path
-        self._log_identity = read_identity(path)
-
-    @classmethod
-    def load(cls, path: str | Path, *, callback: Callback | None = None,
-             prior: Any = None, generator: CandidateGenerator | None = None) -> Campaign:
-        """Resume a campaign from its log.
-
-        The state (measurements, settings, seed) is restored exactly, so the next
-        ``suggest`` gives what it would have given before the restart (given the same
-        ``prior`` model, which the log does not hold). An incomplete last
-        line left by a process killed during ``tell`` is dropped with a
-        :class:`CampaignWarning` naming it.
-
-        Raises:
-            CampaignError: if the file is missing, not a campaign log, or damaged elsewhere
-                than in its last line.
-        """
-        path = Path(path)
-        header, records = read_log(path)
-        check_header(header, path)
-        if header.get("version") != 1:
-            raise CampaignError(
-                f"{str(path)!r} has campaign format version {header.get('version')!r}; this "
-                "jupyter_matopt reads version 1"
-            )
-        s = header["settings"]
-        if header.get("space") is not None:
-            target: Any = CompositionSpace.from_dict(header["space"])
-        else:
-            p = header["pool"]
-            target = pd.DataFrame(p["data"], columns=p["columns"], index=p["index"])
-        conds = ConditionSpec.to_user_form(s.get("conditions", {}))
-        objective: Any = dict(zip(s["objectives"], s["directions"], strict=False))
-        if len(s["objectives"]) == 1:
-            objective = s["directions"][0]
-        camp = cls(target, objective=objective, acquisition=s["acquisition"],
-                   surrogate=s["surrogate"], seed=s["seed"], conditions=conds or None,
-                   callback=callback, xi=s.get("xi", DEFAULT_XI),
-                   kappa=s.get("kappa", DEFAULT_KAPPA),
-                   prior=prior, generator=generator)
-        camp.objectives = list(s["objectives"])
-        for rec in records:
-            camp._apply_record(rec)
-        camp.path = path
-        camp._log_identity = identity(header)
-        return camp
-
-    def save(self, path: str | Path) -> None:
-        """Write the whole campaign to a new log (atomically) and keep appending there."""
-        path = Path(path)
-        if self.path is not None and path.resolve() == self.path.resolve():
-            return
-        if path.exists():
-            raise CampaignError(f"{str(path)!r} exists; choose a new file to save to")
-        create_log(path, self._header(), self._records())
-        self.path = path
-        self._log_identity = read_identity(path)
-
-    def _records(self) -> list[dict[str, Any]]:
-        out = []
-        for b in range(self._n_tells):
-            idx = np.flatnonzero(self._batch == b)
-            out.append(self._make_record(self._X[idx], self._C[idx], self._Y[idx],
-                                         self._times[idx[0]] if len(idx) else _now()))
-        return out
 
     # ------------------------------------------------------------------ state views
     @property
@@ -460,166 +333,6 @@ class Campaign:
         total = info.get("of")
         as_progress(self.callback, legacy=LEGACY_EVENT_INFO)(event, done, total, message, info)
 
-
-    def tell(self, compositions: Any, values: Any, *, conditions: Any = None) -> None:
-        """Record measurements.
-
-        Args:
-            compositions: What was measured: formulas or ``{component: amount}`` dicts (a
-                list, or one), a DataFrame with one column per component (extra columns such
-                as ``mean`` are ignored; condition columns are read), an ``(n, k)`` array in
-                component order, or the ``Suggestions`` from ``suggest``. Amounts are
-                normalized to fractions. Compositions outside the space's bounds are
-                accepted (real data are worth learning from) and flagged ``in_space=False``
-                in ``history``; components the space does not have are refused. For a pool
-                campaign: rows with the pool's columns, inside the pool or not.
-            values: One value per composition (``(n,)``), or ``(n, m)`` for ``m``
-                objectives; finite numbers only.
-            conditions: Per-measurement conditions when the campaign has any: a mapping
-                ``{name: value or array}`` or a DataFrame. Default: read from the
-                compositions, else the campaign's fixed values.
-
-        Raises:
-            CampaignError: for NaN/infinite values, a length mismatch, unknown components,
-                negative amounts or missing conditions. Nothing is changed then, neither in
-                memory nor on disk.
-        """
-        X, C = self._parse_inputs(compositions, conditions)
-        Y = self._parse_values(values, len(X))
-        # the checks a reload applies, before anything reaches the file
-        check_record_arrays(X, C, Y, fractions=self.space is not None)
-        t = _now()
-        record = self._make_record(X, C, Y, t)
-        if self.path is not None:
-            try:
-                append_record(self.path, record, expect=getattr(self, "_log_identity", None))
-            except OSError as e:
-                raise CampaignError(f"could not write to {str(self.path)!r}: {e}") from e
-        self._apply_record(record)
-        info: dict[str, Any] = {
-            "n_new": len(X),
-            "n_observations": self.n_observations,
-            "n_outside": int((~self._in_space[-len(X):]).sum()),
-        }
-        if len(self.objectives) == 1:
-            info["best"] = float((self._Y[:, 0] * self._sign[0]).max() * self._sign[0])
-        self._emit("tell", info)
-
-    def _make_record(self, X: np.ndarray, C: np.ndarray, Y: np.ndarray, t: str
-                     ) -> dict[str, Any]:
-        return {
-            "kind": "tell",
-            "time": t,
-            "x": np.asarray(X, float).tolist(),
-            "conditions": np.asarray(C, float).tolist() if self._c else None,
-            "y": np.asarray(Y, float).tolist(),
-        }
-
-    def _apply_record(self, rec: dict[str, Any]) -> None:
-        try:
-            X = np.asarray(rec["x"], dtype=float).reshape(-1, self._k)
-            Y = np.asarray(rec["y"], dtype=float).reshape(len(X), len(self.objectives))
-            C = (np.asarray(rec["conditions"], dtype=float).reshape(len(X), self._c)
-                 if self._c else np.zeros((len(X), 0)))
-        except (KeyError, ValueError, TypeError) as e:
-            raise CampaignError(f"a tell record does not fit this campaign: {e}") from None
-        X = check_record_arrays(X, C, Y, fractions=self.space is not None)
-        self._X = np.vstack([self._X, X])
-        self._C = np.vstack([self._C, C])
-        self._Y = np.vstack([self._Y, Y])
-        self._in_space = np.concatenate([self._in_space, self._inside(X)])
-        self._batch = np.concatenate([self._batch, np.full(len(X), self._n_tells)])
-        self._times.extend([rec.get("time", "")] * len(X))
-        self._told.update(row_keys(np.hstack([X, C])))
-        self._n_tells += 1
-
-    def _inside(self, X: np.ndarray) -> np.ndarray:
-        return self.domain.inside(X)
-
-
-    def _parse_values(self, values: Any, n: int) -> np.ndarray:
-        m = len(self.objectives)
-        if isinstance(values, pd.DataFrame):
-            if m > 1 and all(o in values.columns for o in self.objectives):
-                values = values[self.objectives]
-            values = values.to_numpy()
-        refuse_bools(values)
-        try:
-            Y = np.asarray(values, dtype=float)
-        except (TypeError, ValueError):
-            raise CampaignError(f"values must be numbers, got {values!r:.80}") from None
-        if Y.ndim == 0:
-            Y = Y.reshape(1, 1)
-        if m == 1 and Y.ndim == 1:
-            Y = Y[:, None]
-        elif m > 1 and Y.ndim == 1 and len(Y) == m and n == 1:
-            Y = Y[None, :]
-        if Y.ndim != 2 or Y.shape[1] != m:
-            raise CampaignError(
-                f"values must have shape ({n},{'' if m == 1 else f' {m}'}) for {m} "
-                f"objective{'s' if m > 1 else ''}, got shape {np.shape(values)}"
-            )
-        if len(Y) != n:
-            raise CampaignError(f"got {n} compositions but {len(Y)} values")
-        bad = ~np.all(np.isfinite(Y), axis=1)
-        if bad.any():
-            raise CampaignError(
-                f"values must be finite numbers; rows {np.flatnonzero(bad)[:5].tolist()} hold "
-                "NaN or infinity (leave failed measurements out, or tell a number)"
-            )
-        return Y
-
-    def _split_dicts(self, items: list[Any]) -> tuple[list[Any], dict[str, list[float]] | None]:
-        """Take condition keys out of dict compositions."""
-        if not self._c or not items or not all(isinstance(d, Mapping) for d in items):
-            return items, None
-        conds: dict[str, list[float]] = {c: [] for c in self.conditions}
-        comps = []
-        have = [all(c in d for d in items) for c in self.conditions]
-        for d in items:
-            comps.append({k: v for k, v in d.items() if k not in self._cond_spec})
-            for c, h in zip(self.conditions, have, strict=False):
-                if h:
-                    conds[c].append(d[c])
-        got = {c: v for c, v in conds.items() if v}
-        return comps, (got or None)
-
-    def _parse_inputs(self, compositions: Any, conditions: Any) -> tuple[np.ndarray, np.ndarray]:
-        from_frame: dict[str, Any] | None = None
-        if isinstance(compositions, pd.DataFrame):
-            present = [c for c in self.conditions if c in compositions.columns]
-            if present:
-                from_frame = {c: compositions[c].to_numpy() for c in present}
-            if self.space is not None:
-                missing = [c for c in self.components if c not in compositions.columns]
-                extra = [c for c in compositions.columns if c not in self.components]
-                if missing and extra:
-                    raise CampaignError(
-                        f"the DataFrame lacks component column(s) {missing}; columns must name "
-                        f"components of {self.components}"
-                    )
-        elif isinstance(compositions, pd.Series):
-            compositions = compositions.tolist()
-        items: Any = compositions
-        if isinstance(compositions, (str, Mapping)):
-            items = [compositions]
-        if isinstance(items, (list, tuple)):
-            items, from_dicts = self._split_dicts(list(items))
-            if from_dicts is not None:
-                from_frame = from_dicts
-        X = self._parse_x(items)
-        if len(X) == 0:
-            raise CampaignError("nothing to tell or rank: no compositions were given")
-        C = self._parse_conditions(conditions if conditions is not None else from_frame, len(X))
-        return X, C
-
-    def _parse_x(self, items: Any) -> np.ndarray:
-        return self.domain.parse_x(items)
-
-    def _parse_conditions(self, conditions: Any, n: int) -> np.ndarray:
-        return self._cond_spec.values(conditions, n)
-
-
     # ------------------------------------------------------------------ features/models
     def _cond_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         return self._cond_spec.bounds(self._C)
@@ -678,35 +391,6 @@ class Campaign:
         if self._told:
             ok &= np.array([k not in self._told for k in row_keys(Z)], dtype=bool)
         return ok
-
-
-    def _given_candidates(self, candidates: Any, rng: np.random.Generator) -> np.ndarray:
-        """Rows ``[fractions, conditions]`` of user-given candidates.
-
-        Conditions the candidates do not carry take the campaign's fixed value, or are drawn
-        from its range or choices.
-        """
-        if (self.pool is not None and isinstance(candidates, (list, np.ndarray, pd.Index,
-                                                              pd.Series))
-                and np.ndim(candidates) == 1 and len(candidates)
-                and all(isinstance(i, (int, np.integer)) for i in candidates)):
-            pos = np.asarray(candidates, dtype=int)
-            if pos.min() < 0 or pos.max() >= len(self.pool):
-                raise CampaignError(f"pool positions must be in [0, {len(self.pool) - 1}]")
-            return self.pool.to_numpy(dtype=float)[pos]
-        try:
-            X, C = self._parse_inputs(candidates, None)
-        except CampaignError:
-            if not self._c:
-                raise
-            items = candidates
-            if isinstance(items, (list, tuple)):
-                items, _ = self._split_dicts(list(items))
-            elif isinstance(items, (str, Mapping)):
-                items, _ = self._split_dicts([items])
-            X = self._parse_x(items)
-            C = self._sample_conditions(len(X), rng)
-        return np.hstack([X, C])
 
     # ------------------------------------------------------------------ suggest
     def suggest(self, n: int = 1, candidates: Any = None) -> Suggestions:
@@ -835,7 +519,6 @@ class Campaign:
         method = "grid" if exhaustive else "sample+refine"
         self._emit("candidates", {"n_candidates": len(Z), "method": method})
         return Z, s, method
-
 
     def _frame(self, Z: np.ndarray, models: list[Surrogate], scores: np.ndarray) -> Suggestions:
         data: dict[str, Any] = {c: Z[:, i] for i, c in enumerate(self.components)}
