@@ -90,6 +90,11 @@ CLAIMS: dict[str, list[str]] = {
         "assert (len(true_front), sum(on_front)) == CLAIMED_FRONT, (len(true_front), "
         "sum(on_front))",
     ],
+    # "Expect the error to grow from left to right"
+    "model_honesty.ipynb": [
+        "m = comparison['mae']\n"
+        "assert m['random'] <= m['group'] < m['leave-element-out'] < m['leave-cluster-out'], m",
+    ],
     "steels.ipynb": [
         "assert n_in_domain == CLAIMED_IN_DOMAIN, n_in_domain",
         # "more optimistic than the XGBoost ensemble for every suggestion, by more than the
