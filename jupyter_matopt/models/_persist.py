@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import ModelError, ModelFileError
+from ._persist_backend import attach_backend_state, member_files
 from ._persist_checks import (
     MAX_MEMBER_BYTES,
     MAX_METADATA_BYTES,
@@ -56,8 +57,8 @@ FORMAT = "jupyter_matopt.PropertyModel"
 FORMAT_VERSION = 1
 METADATA = "metadata.json"
 ARRAYS = "arrays.npz"
-_MEMBER_RE = re.compile(r"^m\d{1,3}\.json$")
-_ZERO_MEMBER_RE = re.compile(r"^z\d{1,3}\.json$")
+_MEMBER_RE = re.compile(r"^(m\d{1,3}\.json|backend\.safetensors)$")
+_ZERO_MEMBER_RE = re.compile(r"^(z\d{1,3}\.json|zero_backend\.safetensors)$")
 _INIT_KEYS = {
     "backend",
     "estimator",
@@ -127,17 +128,8 @@ def _versions() -> dict[str, str]:
 def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
     """Write ``model`` to ``path`` (a directory, or a ``.zip`` file when it ends in .zip)."""
     model._check_fitted()
-    files: dict[str, bytes] = {}
-    members = []
-    for i, booster in enumerate(model.members_):
-        name = f"m{i}.json"
-        files[name] = bytes(booster.save_raw(raw_format="json"))
-        members.append(name)
-    zero_members = []
-    for i, booster in enumerate(getattr(model, "zero_members_", None) or []):
-        name = f"z{i}.json"
-        files[name] = bytes(booster.save_raw(raw_format="json"))
-        zero_members.append(name)
+    # XGBoost JSON per member, or a non-tree backend's state (see _persist_backend)
+    files, members, zero_members, states = member_files(model)
     buf = io.BytesIO()
     np.savez(buf, domain_reference=np.ascontiguousarray(model.domain_.reference, dtype=np.float32))
     files[ARRAYS] = buf.getvalue()
@@ -187,6 +179,7 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
         "cv": report.to_dict(parity=False) if report is not None else None,
         "members": members,
         "zero_inflated": zero_inflated,
+        **{key: _jsonable(value) for key, value in states.items()},
         "check": {"X": _jsonable(check_X), "margins": _jsonable(check_margins)},
         "files": {name: _sha256(data) for name, data in files.items()},
     }
@@ -504,12 +497,14 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         raise ModelFileError(f"{ARRAYS}: {ref.shape[0]} reference rows, the metadata says {n_ref}")
     model.domain_ = DomainModel.from_metadata(dom, ref)
 
+    # ---- non-tree backends: state from safetensors + JSON (see _persist_backend)
+    generic = attach_backend_state(model, init, meta, blobs, members, zero_members, p)
     # ---- boosters
     # XGBoost trusts the tree structure it is given: check every tree before it sees one
-    for name in [*members, *zero_members]:
+    for name in [*members, *zero_members] if not generic else []:
         check_booster_json(blobs[name], name, n_features=p)
     boosters = []
-    for name in members:
+    for name in members if not generic else []:
         b = xgb.Booster()
         b.load_model(bytearray(blobs[name]))
         if b.num_features() != p:
@@ -517,9 +512,10 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
                 f"{name} expects {b.num_features()} features, the metadata lists {p}"
             )
         boosters.append(b)
-    model.members_ = boosters
+    if not generic:
+        model.members_ = boosters
     zero_boosters = []
-    for name in zero_members:
+    for name in zero_members if not generic else []:
         b = xgb.Booster()
         b.load_model(bytearray(blobs[name]))
         if b.num_features() != p:
@@ -528,8 +524,9 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
             )
         b.set_param({"nthread": 1})
         zero_boosters.append(b)
-    model.zero_members_ = zero_boosters
-    model.zero_inflated_ = bool(zero_boosters)
+    if not generic:
+        model.zero_members_ = zero_boosters
+    model.zero_inflated_ = bool(zero_boosters) or bool(generic and zero_members)
     model.zero_mode_ = None
     model.zero_std_scale_ = model.zero_std_floor_ = None
     if zi_meta is not None:
@@ -549,7 +546,7 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
             raise ModelFileError("metadata zero_inflated std_scale and std_floor go together")
         if zs is not None:
             model.zero_std_scale_, model.zero_std_floor_ = float(zs), float(zf)
-    model._pred_threads = [-1] * len(boosters)
+    model._pred_threads = [-1] * len(model.members_)
     model._attributors = {}
     model._used_mask = None
     model._importance_X = np.zeros((0, p))
