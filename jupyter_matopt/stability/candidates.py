@@ -235,13 +235,18 @@ def element_structures(el: str) -> list[Candidate]:
         box = Lattice.cubic(12.0)  # beyond the potentials' 5-6 Å cutoffs: an isolated molecule
         out.append(("dimer", Structure(box, [el, el], [[0, 0, 0], [0, 0, d / 12.0]])))
         return out
+    from ase.data import atomic_numbers, reference_states
+
+    ase_lattice = None
     try:
         atoms = bulk(el)
         out.append(("ase-reference", AseAtomsAdaptor.get_structure(atoms)))
+        ase_lattice = (reference_states[atomic_numbers[el]] or {}).get("symmetry")
     except Exception:  # noqa: BLE001 - ASE refuses states it cannot build (molecules, complex)
         pass
     # With a tabulated ground state one more lattice is enough; otherwise try several.
     lattices = [GROUND_STATE[el]] if el in GROUND_STATE else ["fcc", "bcc", "sc", "diamond"]
+    lattices = [lat for lat in lattices if lat != ase_lattice]
     for lat in lattices:
         try:
             out.append((lat, _approximant(lat, {el: 1.0}, 4)))

@@ -25,6 +25,9 @@ __all__ = ["compute_one", "mp2020_corrected_energy", "MP_HUBBARD_U"]
 MP_HUBBARD_U = {"Co": 3.32, "Cr": 3.7, "Fe": 5.3, "Mn": 3.9, "Mo": 4.38, "Ni": 6.2, "V": 3.25,
                 "W": 6.2}  # fmt: skip
 _CACHE_FORMAT = 1
+#: Elements MP2020 has anion corrections for; without any of them it corrects nothing (its
+#: GGA/GGA+U mixing correction needs O or F too).
+_CORRECTED = {"O", "S", "F", "Cl", "Br", "I", "N", "H", "Se", "Si", "Sb", "Te"}
 
 
 @lru_cache(maxsize=1)
@@ -47,9 +50,9 @@ def mp2020_corrected_energy(fractions: Mapping[str, float], energy_per_atom: flo
     from pymatgen.core import Composition
     from pymatgen.entries.computed_entries import ComputedEntry
 
+    if len(fractions) < 2 or not set(fractions) & _CORRECTED:
+        return float(energy_per_atom)  # nothing MP2020 corrects (e.g. an intermetallic)
     comp = Composition(dict(fractions))
-    if len(comp) < 2:
-        return float(energy_per_atom)
     plus_u = bool({"O", "F"} & {str(e) for e in comp.elements})
     hubbards = {str(e): MP_HUBBARD_U[str(e)] for e in comp.elements if str(e) in MP_HUBBARD_U}
     params = {
@@ -75,14 +78,14 @@ def _relax_cached(
 ) -> dict[str, Any]:
     from pymatgen.core import Structure
 
-    key = _key(kind, what, proto, settings)
+    key = _key(kind, what, proto, {k: v for k, v in settings.items() if k != "threads"})
     hit = cache.get(key)
     if hit is not None:
         return {**hit, "cached": True}
     t0 = time.perf_counter()
     row: dict[str, Any] = {"prototype": proto, "atoms": len(structure)}
     try:
-        calc = load_potential(settings["potential"])
+        calc = load_potential(settings["potential"], threads=settings.get("threads", 1))
         out = _relax(
             structure,
             calc,
@@ -108,6 +111,18 @@ def _relax_cached(
     if row.get("structure") is not None:
         Structure.from_dict(row["structure"])  # fail here, not later, on a bad round trip
     return row
+
+
+def _known_elements(settings: dict[str, Any], cache: ResultCache) -> set[str] | None:
+    """Elements the potential knows, from the cache when possible (no model load then)."""
+    key = {"format": _CACHE_FORMAT, "kind": "elements", "potential": settings["potential_version"]}
+    hit = cache.get(key)
+    if hit is not None:
+        return set(hit["elements"]) if hit["elements"] is not None else None
+    load_potential(settings["potential"], threads=settings.get("threads", 1))
+    known = supported_elements(settings["potential"])
+    cache.put(key, {"elements": sorted(known) if known is not None else None})
+    return known
 
 
 def _element_energy(el: str, settings: dict[str, Any], cache: ResultCache) -> dict[str, Any]:
@@ -143,7 +158,6 @@ def compute_one(task: Mapping[str, Any]) -> dict[str, Any]:
                            "energy_per_atom": None, "formation_energy": None, "tried": [],
                            "elements": {}, "error": None}  # fmt: skip
     try:
-        load_potential(task["potential"], threads=task.get("threads", 1))
         settings = {
             "potential": task["potential"],
             "potential_version": potential_version(task["potential"]),
@@ -151,14 +165,15 @@ def compute_one(task: Mapping[str, Any]) -> dict[str, Any]:
             "fmax": float(task["fmax"]),
             "steps": int(task["steps"]),
             "max_atoms": int(task["max_atoms"]),
+            "threads": task.get("threads", 1),  # not part of any cache key
         }
-        known = supported_elements(task["potential"])
+        cache = ResultCache(task.get("cache_dir"))
+        known = _known_elements(settings, cache)
         refused = sorted(el for el in fr if known is not None and el not in known)
         if refused:
             raise _Failure(
                 f"the {task['potential']} potential was not trained on {', '.join(refused)}"
             )
-        cache = ResultCache(task.get("cache_dir"))
         cands, skipped = candidate_structures(
             fr,
             prototypes=task["prototypes"],

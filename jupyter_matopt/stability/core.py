@@ -270,7 +270,6 @@ def stability(
         cache_dir = None
     else:
         cache_dir = os.fspath(cache)
-    hull = reference_hull(reference, data_dir=data_dir)
     single = isinstance(compositions, (str, Mapping)) or hasattr(compositions, "get_el_amt_dict")
     items = [compositions] if single else list(compositions)
     settings = {"prototypes": prototypes if isinstance(prototypes, str) else list(prototypes),
@@ -288,6 +287,7 @@ def stability(
             continue
         tasks.append({**settings, "fractions": fr, "formula": formula, "key": formula_key(fr),
                       "index": i})  # fmt: skip
+    hull = reference_hull(reference, data_dir=data_dir)  # after parsing: bad input fails fast
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch/e3nn/pymatgen warnings inside relaxations
         raw = _run(tasks, n_jobs, client, progress)
