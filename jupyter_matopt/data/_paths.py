@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ __all__ = [
     "default_cache_dir",
     "Lookup",
     "read_csv_keep_formulas",
+    "read_csv_checked",
 ]
 
 DATA_DIR_ENV = "MATOPT_DATA_DIR"
@@ -81,12 +83,17 @@ class Lookup:
                 f"data_dir {str(self.data_dir)!r} is a file, but this dataset reads "
                 f"{' or '.join(filenames)}; pass the folder holding it (or that file)"
             )
+        if self.data_dir is not None and self.data_dir.exists() and not self.data_dir.is_dir():
+            raise DatasetError(f"data_dir {str(self.data_dir)!r} is neither a folder nor a "
+                               "regular file (a FIFO or device?); pass the folder of the data")
         for folder in self.folders():
             for name in filenames:
                 path = folder / name
                 self.tried.append(path)
                 if path.is_file():
                     return path
+                if path.exists():  # a folder or FIFO by that name: say so, never "not found"
+                    check_readable_file(path, what="dataset file")
         return None
 
     def not_found(
@@ -103,6 +110,49 @@ class Lookup:
             f"{func}({dataset!r}, data_dir=...) or the environment variable "
             f"{DATA_DIR_ENV}{extra}."
         )
+
+
+def check_readable_file(path: str | os.PathLike[str], what: str = "CSV file") -> Path:
+    """``path`` as a Path if it is an existing regular file, else DatasetError saying what it
+    is instead (missing, a folder, a FIFO or device), never blocking on a FIFO."""
+    p = Path(path).expanduser()
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise DatasetError(f"{what} {str(p)!r} does not exist") from None
+    except OSError as e:
+        raise DatasetError(f"cannot read {what} {str(p)!r}: {e.strerror or e}") from None
+    if stat.S_ISDIR(mode):
+        raise DatasetError(f"{what} {str(p)!r} is a folder, not a file; pass the file itself")
+    if not stat.S_ISREG(mode):
+        raise DatasetError(f"{what} {str(p)!r} is not a regular file (a FIFO, socket or "
+                           "device); copy the data into a file first")
+    return p
+
+
+def read_csv_checked(path: str | os.PathLike[str], **kwargs: object) -> pd.DataFrame:
+    """``pd.read_csv`` whose failures are one DatasetError naming the file.
+
+    Raises:
+        DatasetError: missing path, a folder or FIFO, text that is not UTF-8, an empty file,
+            or text that is not CSV.
+    """
+    p = check_readable_file(path)
+    try:
+        return pd.read_csv(p, **kwargs)  # type: ignore[call-overload]
+    except UnicodeDecodeError as e:
+        raise DatasetError(
+            f"CSV file {str(p)!r} is not UTF-8 text (byte {e.object[e.start:e.start + 1]!r} "
+            f"at position {e.start}); save it as UTF-8 CSV"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"CSV file {str(p)!r} is empty (no header line, no rows)") from None
+    except pd.errors.ParserError as e:
+        raise DatasetError(
+            f"CSV file {str(p)!r} is not valid CSV: {' '.join(str(e).split())}"
+        ) from None
+    except (OSError, MemoryError) as e:
+        raise DatasetError(f"cannot read CSV file {str(p)!r}: {e}") from None
 
 
 def read_csv_keep_formulas(
@@ -123,10 +173,10 @@ def read_csv_keep_formulas(
         The frame, with the formula columns as ``object`` strings (None where empty).
     """
     if frame is None:
-        frame = pd.read_csv(path)
+        frame = read_csv_checked(path)
     cols = [c for c in dict.fromkeys(formula_cols) if c in frame.columns]
     if cols:
-        raw = pd.read_csv(path, usecols=cols, dtype=str, keep_default_na=False)
+        raw = read_csv_checked(path, usecols=cols, dtype=str, keep_default_na=False)
         for c in cols:
             frame[c] = raw[c].astype(object).where(raw[c] != "", None)
     return frame

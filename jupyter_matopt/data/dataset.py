@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..core import CompositionError, composition_key, parse_composition
 from ._errors import DatasetError, InvalidRowsError
-from ._paths import read_csv_keep_formulas
+from ._paths import read_csv_checked, read_csv_keep_formulas
 
 __all__ = ["Dataset"]
 
@@ -372,9 +372,8 @@ class Dataset:
             DatasetError: if the file does not exist, plus everything :meth:`from_frame` raises.
         """
         path = Path(path).expanduser()
-        if not path.is_file():
-            raise DatasetError(f"CSV file {str(path)!r} does not exist")
-        frame = pd.read_csv(path)
+        # missing, a folder, a FIFO, not UTF-8, empty, not CSV: one DatasetError naming it
+        frame = read_csv_checked(path)
         comp = composition_col
         if comp is None:
             exclude = [c for c in [target, *conditions] if c is not None]

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import DatasetError
-from ._paths import Lookup
+from ._paths import Lookup, read_csv_checked
 from .citations import CITATIONS
 
 __all__ = ["Pool", "POOLS", "load_pool", "list_pools"]
@@ -255,7 +255,7 @@ def load_pool(
     path = lookup.find(info.filename)
     if path is None:
         raise lookup.not_found(info.name, info.filename, func="load_pool")
-    raw = pd.read_csv(path)
+    raw = read_csv_checked(path)
     pool = Pool.from_frame(
         raw,
         direction=info.direction,
