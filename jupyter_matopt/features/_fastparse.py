@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.composition import MAX_FORMULA_CHARS
 from ..core.elements import ATOMIC_NUMBER
 from ._tables import MAX_Z
 
@@ -103,8 +104,13 @@ def parse_simple(strings: Sequence[str], text: str | None = None) -> SimpleParse
     n = len(strings)
     if text is None:
         text = "\n".join(strings)
-    if text.count("\n") != n - 1:  # a string holds the separator itself: blank it (not simple)
-        text = "\n".join(["" if "\n" in s else s for s in strings])
+    if text.count("\n") != n - 1 or (len(text) > MAX_FORMULA_CHARS and any(
+        len(s) > MAX_FORMULA_CHARS for s in strings
+    )):
+        # a string holding the separator itself, or one too long for parse_composition (which
+        # refuses it): blank it (not simple), so both parsers agree
+        text = "\n".join(["" if "\n" in s or len(s) > MAX_FORMULA_CHARS else s
+                           for s in strings])
     text += "\n"  # every row ends with a separator
     raw = text.encode("utf-8", "surrogatepass")  # non-ASCII bytes are invalid characters
     b = np.frombuffer(raw, dtype=np.uint8)
