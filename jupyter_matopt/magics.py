@@ -601,7 +601,13 @@ class MatoptMagics(Magics):
         model = st.model
         if model is not None and not getattr(args, "no_model", False) and \
                 getattr(model, "task_", "regression") == "regression":
-            prior = model
+            if getattr(model, "conditions_", None):
+                # the campaign searches compositions only; a model needing conditions such as
+                # temperature cannot rank them without a value for each
+                print(f"Not using the trained model as prior: it needs {model.conditions_}, "
+                      "which `%matopt suggest` does not set.")
+            else:
+                prior = model
         if args.path is not None:
             path = Path(args.path)
             cur_path = getattr(current, "path", None)

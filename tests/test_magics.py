@@ -391,6 +391,27 @@ def test_suggest_uses_the_trained_model_and_shows_units(steels_shell, capsys):
     assert st.campaign.prior is None
 
 
+def test_suggest_without_the_model_when_it_needs_conditions(shell, capsys):
+    from jupyter_matopt.data import Dataset
+    from jupyter_matopt.models import PropertyModel
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.1, 0.9, 40)
+    temp = rng.choice([300.0, 600.0], 40)
+    frame = pd.DataFrame({"composition": [f"Fe{a:.3f}Ni{1 - a:.3f}" for a in x],
+                          "y": x + temp / 1000, "temperature": temp})
+    ds = Dataset.from_frame(frame, "composition", "y", conditions=["temperature"])
+    st = the_session()
+    st.dataset = ds
+    st.model = PropertyModel(n_ensemble=2, params={"n_estimators": 20}).fit(ds)
+    run(shell, "space Fe Ni --step 0.05")
+    capsys.readouterr()
+    batch = run(shell, "suggest -n 2")
+    assert "Not using the trained model as prior: it needs ['temperature']" in \
+        capsys.readouterr().out
+    assert st.campaign.prior is None and len(batch) == 2
+
+
 def test_predict_table_displays_rounded_with_units(steels_shell):
     frame = run(steels_shell, "predict Fe0.7Cr0.2Ni0.1")
     text = repr(frame)
