@@ -78,6 +78,7 @@ def rank_candidates(
     n_samples: int = 10_000,
     seed: int | None = 0,
     conditions: Mapping[str, float] | None = None,
+    space: Any = None,
     training: Any = None,
     rules: bool = True,
     callback: Callable[[str, int, int | None, str], None] | None = None,
@@ -103,6 +104,9 @@ def rank_candidates(
         n_samples: Candidates drawn.
         seed: Seed of the draw.
         conditions: Values of the model's conditions.
+        space: A :class:`~jupyter_matopt.core.CompositionSpace` every candidate must lie in:
+            a :class:`CompositionGenerator` projects its samples into it; other generators'
+            samples are re-expressed over its components and those outside are dropped.
         training: Training compositions for the novelty columns (default: the generator's
             own training set when it has one).
         rules: Add the plausibility columns (:func:`jupyter_matopt.rules.plausibility`).
@@ -137,10 +141,21 @@ def rank_candidates(
     if not (hasattr(generator, "sample_fractions") and hasattr(generator, "elements")):
         raise GenerateError("generator must have `elements` and `sample_fractions(n, *, seed)` "
                             f"(a fitted CompositionGenerator); got {type(generator).__name__}")
-    elements = list(generator.elements)
     if callback:
         callback("candidates", 0, n_samples, "sampling")
-    X = np.asarray(generator.sample_fractions(int(n_samples), seed=seed), dtype=float)
+    if space is None:
+        elements = list(generator.elements)
+        X = np.asarray(generator.sample_fractions(int(n_samples), seed=seed), dtype=float)
+    elif getattr(generator, "fitted_", False) and hasattr(generator, "min_components_"):
+        elements = list(space.components)
+        X = generator.sample_fractions(int(n_samples), seed=seed, space=space)
+    else:
+        from ..optimize.generators import on_components
+
+        elements = list(space.components)
+        X = on_components(generator.sample_fractions(int(n_samples), seed=seed),
+                          list(generator.elements), elements)
+        X = X[np.asarray(space.contains(X), dtype=bool).reshape(len(X))]
     if callback:
         callback("candidates", len(X), n_samples, f"{len(X)} candidates")
     if not len(X):

@@ -135,3 +135,19 @@ def test_rank_candidates_with_a_property_model(gen, mpea) -> None:  # type: igno
     assert len(out) == 8
     assert out["in_domain"].dtype == bool
     assert isinstance(out, pd.DataFrame) and (out["std"] >= 0).all()
+
+
+def test_rank_candidates_inside_a_space(gen) -> None:  # type: ignore[no-untyped-def]
+    from jupyter_matopt import CompositionSpace
+
+    space = CompositionSpace({"Al": (0, 0.1), "Co": None, "Cr": None, "Fe": None, "Ni": None},
+                             step=0.05)
+    al = 0
+
+    def model(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return X[:, al], np.full(len(X), 0.1)
+
+    out = rank_candidates(model, gen, "max", 6, n_samples=300, seed=0, space=space)
+    X = out[space.components].to_numpy()
+    assert np.asarray(space.contains(X), dtype=bool).all()
+    assert len(out) == 6
