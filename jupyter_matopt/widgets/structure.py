@@ -210,6 +210,13 @@ class StructureViewer(widgets.HBox):
                 structure, None, mode="ordered", seed=self.seed, max_atoms=self.max_atoms,
                 supercell=None if self.supercell is None else 1,
             )  # fmt: skip
+            if self.supercell is None and len(shown) < _MIN_DRAWN_ATOMS:
+                # a 2- or 4-atom cell reads as two balls, not a crystal: repeat the chosen
+                # approximant (whole multiples keep its occupancies exactly)
+                shown = decorate(
+                    structure, None, mode="ordered", seed=self.seed,
+                    max_atoms=self.max_atoms, supercell=_repeat(structure, shown),
+                )  # fmt: skip
             # Keep the decoration report of the partial-occupancy structure next to the
             # approximant's own.
             shown.properties["approximant"] = shown.properties.pop("decoration")
@@ -413,12 +420,10 @@ class StructureViewer(widgets.HBox):
         s = self.structure
         shown = self.display_structure
         props = getattr(self, "_decorated_base", self.base).properties
-        amounts = s.composition.reduced_composition.get_el_amt_dict()
-        # partial occupancies leave float noise in the reduced formula (Bi1.37142857...)
-        formula = "".join(
-            f"{el}{'' if abs(n - 1) < 5e-4 else f'{n:.3f}'.rstrip('0').rstrip('.')}"
-            for el, n in amounts.items()
-        )
+        formula = _site_formula(self.occupancy_rows())
+        if not formula:
+            amounts = s.composition.reduced_composition.get_el_amt_dict()
+            formula = "".join(f"{el}{_num(n)}" for el, n in amounts.items())
         name = props.get("prototype")
         if name:
             try:
@@ -444,6 +449,11 @@ class StructureViewer(widgets.HBox):
         else:
             lines.append(f"Drawn: the cell as it is, {len(shown)} atoms")
         why = props.get("note")
+        if self.fractions and not self.auto_prototype and name:
+            why = (
+                f"the prototype asked for ({props.get('source', name)}), decorated with "
+                "the composition"
+            )
         if why:
             lines.append(f"Why: {why}")
         deco_note = s.properties.get("decoration", {}).get("note")
@@ -494,6 +504,49 @@ class StructureViewer(widgets.HBox):
         )
         self._title.value = "".join(parts)
         self._table.value = table
+
+
+_MIN_DRAWN_ATOMS = 16
+
+
+def _num(n: float) -> str:
+    # partial occupancies leave float noise (Bi1.37142857...): 3 decimals at most
+    return "" if abs(n - 1) < 5e-4 else f"{n:.3f}".rstrip("0").rstrip(".")
+
+
+def _site_formula(rows: list[dict[str, Any]]) -> str:
+    """Per formula unit, one term per sublattice: (Bi0.75Sb0.25)2Te3, (Fe0.5Ni0.5)Al."""
+    import math
+
+    if not rows:
+        return ""
+    g = 0
+    for row in rows:
+        g = math.gcd(g, int(row["sites"]))
+    terms = []
+    for row in rows:
+        occ = {el: x for el, x in row["occupancy"].items() if el and x > 0}
+        if not occ:
+            continue
+        label = (
+            next(iter(occ)) if len(occ) == 1 and abs(next(iter(occ.values())) - 1) < 5e-4
+            else "(" + "".join(f"{el}{_num(x)}" for el, x in occ.items()) + ")"
+        )
+        terms.append(f"{label}{_num(int(row['sites']) // max(g, 1))}")
+    if len(terms) == 1 and terms[0].startswith("(") and terms[0].endswith(")"):
+        return terms[0][1:-1]  # one sublattice: a solid solution, no brackets
+    return "".join(terms)
+
+
+def _repeat(structure: Structure, approximant: Structure) -> list[int]:
+    """Whole multiples of the approximant's supercell, longest-first, to reach 16 atoms."""
+    diag = [int(row[i]) for i, row in enumerate(approximant.properties["decoration"]["supercell"])]
+    k = [1, 1, 1]
+    abc = structure.lattice.abc
+    while len(structure) * diag[0] * diag[1] * diag[2] * k[0] * k[1] * k[2] < _MIN_DRAWN_ATOMS:
+        i = min(range(3), key=lambda j: abc[j] * diag[j] * k[j])
+        k[i] += 1
+    return [diag[i] * k[i] for i in range(3)]
 
 
 def _is_formula(text: str) -> bool:

@@ -206,12 +206,12 @@ def test_sliders_drag_updates_prediction_and_keeps_sum(session: dict[str, Any]) 
         timeout=60_000,
     )
     before = _slider_state(page)
-    assert set(before["ranges"]) == {"Bi", "Sb", "Te"}, before
+    assert set(before["ranges"]) == {"Al", "Fe", "Ni"}, before
     assert sum(before["ranges"].values()) == pytest.approx(1.0, abs=1e-6)
-    structure_before = page.locator(".jp-matopt-occupancy-table").first.inner_text()
+    structure_before = page.locator(".jp-matopt-structure-side").first.inner_text()
     _shot(page, "sliders_before")
 
-    # A real drag of the Bi thumb: press on it, move in small steps, release.
+    # A real drag of the Al thumb (the first): press on it, move in small steps, release.
     rng = sliders.locator("input[type=range]").first
     rng.scroll_into_view_if_needed()
     box = rng.bounding_box()
@@ -221,7 +221,7 @@ def test_sliders_drag_updates_prediction_and_keeps_sum(session: dict[str, Any]) 
     def x_at(v: float) -> float:
         return box["x"] + thumb + (v - lo) / (hi - lo) * (box["width"] - 2 * thumb)
     y = box["y"] + box["height"] / 2
-    start, target = before["ranges"]["Bi"], 0.08
+    start, target = before["ranges"]["Al"], 0.31
     page.mouse.move(x_at(start), y)
     page.mouse.down()
     for i in range(1, 11):
@@ -238,15 +238,15 @@ def test_sliders_drag_updates_prediction_and_keeps_sum(session: dict[str, Any]) 
     page.wait_for_timeout(500)  # let the last settled value come back from the kernel
     after = _slider_state(page)
     _shot(page, "sliders_after_drag")
-    assert after["ranges"]["Bi"] == pytest.approx(target, abs=0.03), after
-    assert after["ranges"]["Bi"] < before["ranges"]["Bi"] - 0.1
+    assert after["ranges"]["Al"] == pytest.approx(target, abs=0.03), after
+    assert after["ranges"]["Al"] < before["ranges"]["Al"] - 0.08
     assert sum(after["ranges"].values()) == pytest.approx(1.0, abs=1e-6), after
     assert sum(after["labels"].values()) == pytest.approx(100.0, abs=0.5), after
     assert after["prediction"] != before["prediction"]
     assert not after["error"], after["error"]
-    # The linked structure viewer followed the drag.
+    # The linked structure viewer followed the drag (its header names the composition).
     page.wait_for_function(
-        "old => { const t = document.querySelector('.jp-matopt-occupancy-table');"
+        "old => { const t = document.querySelector('.jp-matopt-structure-side');"
         " return t && t.innerText !== old; }",
         arg=structure_before,
         timeout=30_000,
@@ -292,7 +292,10 @@ def test_structure_viewer_canvas_rendered(session: dict[str, Any]) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(path=str(ARTIFACTS / "quickstart_structure.png"))
     assert spread > 5, "the nglview canvas stayed blank"
-    assert "Te" in viewer.inner_text()
+    text = viewer.inner_text()
+    # the quickstart's B2 cell decorated with the sliders' Al-Fe-Ni: Al on one site
+    assert "Al" in text and "Fe" in text and "Ni" in text, text
+    assert "B2" in text and "Composition Al" in text, text
 
 
 def test_docs_screenshot(session: dict[str, Any]) -> None:
