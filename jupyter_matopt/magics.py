@@ -47,7 +47,7 @@ class _Parser(argparse.ArgumentParser):
 _LOOP = """\
 A whole loop, magics only:
   %load_ext jupyter_matopt
-  %matopt load matbench_steels --data-dir ../shared/data
+  %matopt load matbench_steels      ($MATOPT_DATA_DIR, the cache, or a download)
   %matopt train
   %matopt cv
   %matopt predict Fe0.7Cr0.2Ni0.1
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", metavar="SUBCOMMAND", parser_class=_Parser)
 
     s = _add(sub, "load", "load a dataset by name (see `%matopt list`) or a CSV file",
-             "%matopt load matbench_steels --data-dir ../shared/data",
+             "%matopt load matbench_steels --data-dir ~/data",
              "Loading replaces the model and the last CV report (they belong to the old data).")
     s.add_argument("source", help="dataset name such as expt_formation_enthalpy or "
                    "matbench_steels, or the path of a CSV file")
@@ -132,9 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "formation_enthalpy")
     s.add_argument("--n-ensemble", type=int, default=None,
                    help="ensemble members; their spread is the uncertainty (default 4)")
+    from .models import RF_DEFAULTS, XGB_DEFAULTS  # the defaults' one source
+
     s.add_argument("--n-estimators", type=int, default=None,
-                   help="trees per member (default 400 for xgboost, 100 for rf); fewer is "
-                        "faster")
+                   help=f"trees per member (default {XGB_DEFAULTS['n_estimators']} for "
+                        f"xgboost, {RF_DEFAULTS['n_estimators']} for rf); fewer is faster")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--tune", action="store_true",
                    help="bounded hyperparameter search by inner CV (slower)")
@@ -213,12 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
              "measurements that lie inside the space. The trained model is the GP's prior "
              "mean. Record results with `%matopt tell`.")
     s.add_argument("-n", type=int, default=5, help="batch size (default 5)")
-    s.add_argument("--acquisition", default=None,
-                   choices=["ucb", "lcb", "ei", "pi", "greedy", "random"],
-                   help="acquisition function of a new campaign (default: Campaign's, ucb): "
-                        "ucb/lcb, optimistic confidence bound mean +- std; ei, expected "
-                        "improvement; pi, probability of improvement; greedy, predicted mean; "
-                        "random")
+    from .optimize.acquisition import (  # names, summaries and default: one registry
+        DEFAULT_ACQUISITION,
+        acquisition_names,
+        describe_acquisitions,
+    )
+
+    s.add_argument("--acquisition", default=None, choices=list(acquisition_names(objectives=1)),
+                   help=f"acquisition function of a new campaign (default: Campaign's, "
+                        f"{DEFAULT_ACQUISITION}): {describe_acquisitions(objectives=1)}")
     s.add_argument("--objective", default=None, choices=["max", "min"],
                    help="maximize or minimize the target in a new campaign (default max)")
     s.add_argument("--path", default=None,
