@@ -291,7 +291,11 @@ class FittingMixin:
         m: Any = self
         n = len(P)
         splits = list(KFold(5, shuffle=True, random_state=int(m.seed)).split(np.zeros(n)))
-        if n > CALIBRATION_FULL_CV_MAX_ROWS:
+        # a backend whose members are costly (neural networks) may lower the size up to
+        # which all five folds are used; above it one hold-out fold calibrates
+        full_cv_max = getattr(m._new_backend(), "calibration_full_cv_max_rows",
+                              CALIBRATION_FULL_CV_MAX_ROWS)
+        if n > full_cv_max:
             splits = splits[:1]
         resid, raw, zb = [], [], []
         fixed = {**dict(m.params or {}), **dict(getattr(m, "best_params_", None) or {})}

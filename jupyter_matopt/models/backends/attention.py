@@ -85,6 +85,9 @@ class AttentionBackend(ModelBackend):
     }
     contribution_kind: ClassVar[str] = "fractions"  # type: ignore[misc]
     needs_fractions: ClassVar[bool] = True
+    #: The façade's std calibration uses all 5 folds only up to this many rows (one hold-out
+    #: fold above): each fold costs a whole ensemble of networks.
+    calibration_full_cv_max_rows: ClassVar[int] = 150
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         _torch()  # the one clear error, at the first use that needs the extra

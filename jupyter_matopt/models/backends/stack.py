@@ -55,6 +55,7 @@ class StackBackend(ModelBackend):
     contribution_kind: ClassVar[str] = "features"  # type: ignore[misc]
     needs_fractions: ClassVar[bool] = True
     choose: ClassVar[bool] = False  # AutoBackend: pick one of trees / attention / blend
+    calibration_full_cv_max_rows: ClassVar[int] = 150  # as the attention backend
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(params)
