@@ -77,8 +77,11 @@ class TernaryMap(anywidget.AnyWidget):
         fixed: Other elements held at fixed fractions (``{"Mo": 0.02}``); the ternary then
             spans the remaining ``1 - sum(fixed)``.
         resolution: Grid divisions per edge (``100`` -> 5,151 points).
-        sliders: A :class:`CompositionSliders` to link: a click sets it, and its current
-            composition is marked on the map.
+        sliders: A :class:`CompositionSliders` to link: its current composition is marked
+            on the map, and a click sets only the map's own elements (see
+            :meth:`CompositionSliders.set_ratio`): the corners take the clicked ratio within
+            the share the other sliders leave, the fixed elements their fixed values, and
+            every other slider keeps its value; bounds and the grid step are respected.
         dataset: Training data to overlay (default: the session's dataset, the one
             ``%matopt train`` used, when its target is the model's); points within
             ``tolerance`` of the section are shown.
