@@ -61,6 +61,15 @@ CLAIMS: dict[str, list[str]] = {
     "quickstart.ipynb": [
         "assert report.protocol == 'group' and report.summary['r2'] >= 0.8, report.summary",
         "assert std_start[0] < 0.25 * y.std(), (std_start, y.std())",
+        # "The Al–Fe–Ni system has 30 measured compositions in this set (20 of them ternary)"
+        # and the measured values quoted before the predict cell
+        "parts = [set(mo.parse_composition(c)) for c in st.dataset.compositions]\n"
+        "inside = [len(p) for p in parts if p <= {'Al', 'Fe', 'Ni'} and len(p) > 1]\n"
+        "assert (len(inside), inside.count(3)) == (30, 20), (len(inside), inside.count(3))\n"
+        "f = st.dataset.frame.set_index('formula')['formation_enthalpy']\n"
+        "quoted = {'AlNi': -0.640, 'AlFe': -0.260, 'Al2FeNi': -0.461, 'AlFeNi2': -0.317,\n"
+        "          'Al4(FeNi)3': -0.367}\n"
+        "assert all(abs(f[k] - v) < 0.0006 for k, v in quoted.items()), f[list(quoted)]",
         # the suggestions: UCB (Campaign's default), seeded only inside the space, in bounds
         "camp = mo.session().campaign\n"
         "assert camp.acquisition == 'ucb' and camp.prior is mo.session().model\n"
