@@ -313,3 +313,36 @@ def test_a_tell_the_reload_would_refuse_never_reaches_the_file(tmp_path) -> None
             camp.tell(bad, [1.0])
     assert path.read_bytes() == before
     Campaign.load(path)
+
+
+FULL_DISK = r"""
+import resource, signal, sys
+sys.path.insert(0, {repo!r})
+from jupyter_matopt.optimize import Campaign, CampaignError
+camp = Campaign.load(sys.argv[1])
+size = __import__("os").path.getsize(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 64, size + 64))
+failed = 0
+for i in range(20):
+    try:
+        camp.tell([{{"Fe": 0.6, "Cr": 0.4}}] * 5, [float(i)] * 5)
+    except CampaignError:
+        failed += 1
+print(failed, camp.n_observations)
+"""
+
+
+def test_full_disk_tells_fail_and_leave_the_file_identical(tmp_path) -> None:
+    """A file-size limit stands in for a full disk: each tell's write fails part-way."""
+    path = tmp_path / "c.json"
+    _log(path)
+    before = path.read_bytes()
+    script = tmp_path / "full.py"
+    script.write_text(FULL_DISK.format(repo=str(REPO)))
+    proc = subprocess.run([sys.executable, str(script), str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["20", "3"]  # every tell refused, none counted in memory
+    assert path.read_bytes() == before
+    assert Campaign.load(path).n_observations == 3
