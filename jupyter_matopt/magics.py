@@ -725,8 +725,12 @@ class MatoptMagics(Magics):
         space = st.require("space", "define it with `%matopt space ... --step 0.01` first")
         model = self._model()
         filters = {"in_domain": True} if args.in_domain else None
-        result = screen(space, model, top_k=args.top_k, objective=args.objective,
-                        filters=filters, n_samples=args.n_samples, progress=True)
+        from .widgets.progress import tqdm_callback
+
+        # the one tqdm adapter of the magics (as load, train, cv and suggest)
+        with tqdm_callback(desc="screen", unit="comp", unit_scale=True) as cb:
+            result = screen(space, model, top_k=args.top_k, objective=args.objective,
+                            filters=filters, n_samples=args.n_samples, callback=cb)
         st.screen_result = result
         if args.frame:
             return result
