@@ -9,8 +9,9 @@ sublattice, by the first rule that applies:
    such as ``"A"``);
 2. a structure with a single sublattice takes every element; a prototype used as a template
    (none of its species is in the fractions, e.g. B2 for Al-Fe-Ni) gets the elements
-   partitioned over its sublattices so that each sublattice's total best matches its share
-   of the sites (Al0.45Fe0.3Ni0.25 on B2: Al on one site, Fe and Ni on the other);
+   split over its sublattices in cation-to-anion (electronegativity) order, the split whose
+   totals best match the site shares (Al0.45Fe0.3Ni0.25 on B2: Al on one site, Fe and Ni
+   on the other);
 3. the sublattice that already holds the element (the one with most of it);
 4. a sublattice holding an element of the same periodic-table group (Sb replaces Bi, Se
    replaces Te, Ba replaces Sr), the closest in atomic radius if several;
@@ -139,36 +140,46 @@ def _is_template(fractions: Mapping[str, float], subs: Sequence[Sublattice]) -> 
 def _partition(
     fractions: Mapping[str, float], subs: Sequence[Sublattice]
 ) -> dict[str, list[int]]:
-    """Elements over a template's sublattices so that each one's total best matches its site
-    share (B2 with Al0.45Fe0.3Ni0.25: Al on one site, Fe and Ni on the other); ties go to
-    anion-like elements on anion-like sites, then to the more electronegative on later slots."""
+    """Elements over a template's sublattices, as an ordering would split them.
+
+    Elements are ranked like cations to anions (anion-like last, then by electronegativity)
+    and the sublattices likewise (anion-like sites last, then by their species'
+    electronegativity); each sublattice takes a consecutive block of the ranked elements, and
+    of those splits the one whose totals best match the sublattices' site shares wins. So Al
+    stays apart from Fe and Ni on B2 however the sliders move (Al0.45Fe0.3Ni0.25 and
+    Al0.31Fe0.39Ni0.3 alike), and Te goes to the anion site of rock salt.
+    """
     import itertools
 
-    els = list(fractions)
+    els = sorted(fractions, key=lambda el: (el in E.ANION_LIKE, E.electronegativity(el)))
     total = sum(fractions.values())
     n_sites = sum(len(s.indices) for s in subs)
-    share = [len(s.indices) / n_sites for s in subs]
-    anion_site = [
-        bool(s.host) and max(s.host, key=s.host.__getitem__) in E.ANION_LIKE for s in subs
-    ]
-    if len(subs) ** len(els) > 50_000:
+
+    def site_key(g: int) -> tuple[bool, float]:
+        host = {el: x for el, x in subs[g].host.items() if el != _VACANCY}
+        anion = bool(host) and max(host, key=host.__getitem__) in E.ANION_LIKE
+        return anion, (E.mean(host, E.electronegativity) if host else 0.0)
+
+    order = sorted(range(len(subs)), key=site_key)
+    best: tuple[float, tuple[int, ...]] | None = None
+    # cut points between consecutive elements: len(subs) - 1 of the len(els) - 1 gaps
+    for cuts in itertools.combinations(range(1, len(els)), len(subs) - 1):
+        bounds = (0, *cuts, len(els))
+        dev = 0.0
+        for k, g in enumerate(order):
+            block = els[bounds[k] : bounds[k + 1]]
+            got = sum(fractions[el] for el in block) / total
+            dev = max(dev, abs(got - len(subs[g].indices) / n_sites))
+        if best is None or round(dev, 9) < round(best[0], 9):
+            best = (dev, bounds)
+    if best is None:
         return {}
-    best: tuple | None = None
-    best_assign: tuple[int, ...] = ()
-    for assign in itertools.product(range(len(subs)), repeat=len(els)):
-        if len(set(assign)) < len(subs):
-            continue
-        sums = [0.0] * len(subs)
-        for el, g in zip(els, assign, strict=True):
-            sums[g] += fractions[el] / total
-        dev = max(abs(a - b) for a, b in zip(sums, share, strict=True))
-        pairs = list(zip(els, assign, strict=True))
-        mismatch = sum((el in E.ANION_LIKE) != anion_site[g] for el, g in pairs)
-        order = sum(g * E.electronegativity(el) for el, g in pairs)
-        key = (round(dev, 6), mismatch, -order)
-        if best is None or key < best:
-            best, best_assign = key, assign
-    return {el: [g] for el, g in zip(els, best_assign, strict=True)}
+    bounds = best[1]
+    return {
+        el: [g]
+        for k, g in enumerate(order)
+        for el in els[bounds[k] : bounds[k + 1]]
+    }
 
 
 def _assign(
