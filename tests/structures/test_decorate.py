@@ -252,7 +252,8 @@ def test_a_template_prototype_gets_every_sublattice_filled():
     assert any(set(o) == {"Fe", "Ni"} for o in occ)
     # the split follows chemistry, not only the site shares: Al stays alone as sliders move
     moved = decorate(structure_from("B2"), {"Al": 0.31, "Fe": 0.39, "Ni": 0.3})
-    assert {"Al": 1.0} in [sub["occupancy"] for sub in moved.properties["decoration"]["sublattices"]]
+    subs = moved.properties["decoration"]["sublattices"]
+    assert {"Al": 1.0} in [sub["occupancy"] for sub in subs]
     rs = decorate(structure_from("rocksalt"), {"Pb": 0.5, "Te": 0.5})
     by_slot = {sub["label"]: sub["occupancy"] for sub in rs.properties["decoration"]["sublattices"]}
     assert by_slot == {"Na": {"Pb": 1.0}, "Cl": {"Te": 1.0}}  # the anion on the anion site
