@@ -53,6 +53,21 @@ class SearchDomain:
         """Rows a suggestion may be (all of a pool's rows; ``space.contains`` of a space)."""
         return np.ones(len(X), dtype=bool)
 
+    def element_matrix(self) -> tuple[np.ndarray, list[str]] | None:
+        """``(A, elements)`` with ``A[i]`` the atomic fractions of component ``i`` when every
+        component is a chemical formula (and a pool holds no negative amounts), else None.
+        Computed once."""
+        cached = self.__dict__.get("_element_matrix", False)
+        if cached is not False:
+            return cached  # type: ignore[no-any-return]
+        from .featurize import element_matrix
+
+        mode = element_matrix(list(self.components))
+        if mode is not None and self.pool is not None and np.any(self.pool.to_numpy() < 0):
+            mode = None  # negative entries: not amounts
+        self.__dict__["_element_matrix"] = mode
+        return mode
+
     def parse_x(self, items: Any) -> np.ndarray:
         """Told compositions as an ``(n, k)`` array."""
         raise NotImplementedError

@@ -48,15 +48,7 @@ def element_matrix(components: list[str]) -> tuple[np.ndarray, list[str]] | None
 
 
 def _composition_mode(camp: Campaign) -> tuple[np.ndarray, list[str]] | None:
-    cached: tuple[np.ndarray, list[str]] | None | bool = getattr(camp, "_element_matrix",
-                                                                  False)
-    if cached is not False:
-        return cached  # type: ignore[return-value]
-    mode = element_matrix(list(camp.components))
-    if mode is not None and camp.pool is not None and np.any(camp.pool.to_numpy() < 0):
-        mode = None  # negative entries: not amounts
-    camp._element_matrix = mode  # type: ignore[attr-defined]
-    return mode
+    return camp.domain.element_matrix()
 
 
 def encode_rows(camp: Campaign, Z: np.ndarray) -> tuple[Any, Any]:
@@ -65,10 +57,11 @@ def encode_rows(camp: Campaign, Z: np.ndarray) -> tuple[Any, Any]:
     if mode is None:
         return None, None
     A, _ = mode
-    X = Z[:, : camp._k] @ A
+    k = camp.n_components
+    X = Z[:, :k] @ A
     tot = X.sum(axis=1, keepdims=True)
     X = np.divide(X, tot, out=np.zeros_like(X), where=tot > 0)
-    C = Z[:, camp._k:]
+    C = Z[:, k:]
     return X, C
 
 
@@ -105,12 +98,12 @@ def fit_ensemble(camp: Campaign, Z: np.ndarray, y: np.ndarray, *, seed: int = 0)
     """Fit the ensemble surrogate on rows ``Z`` (fractions, conditions) and targets ``y``."""
     X, C = encode_rows(camp, Z)
     if X is None:
-        return ("raw", _RawEnsemble(seed).fit(camp._features(Z), y))
+        return ("raw", _RawEnsemble(seed).fit(camp.features(Z), y))
     from ..models import PropertyModel
 
     _, elements = _composition_mode(camp)  # type: ignore[misc]
     comps = [{e: float(v) for e, v in zip(elements, row, strict=False) if v > 0} for row in X]
-    cond = {name: C[:, j] for j, name in enumerate(camp.conditions)} if camp._c else None
+    cond = {name: C[:, j] for j, name in enumerate(camp.conditions)} if camp.conditions else None
     model = PropertyModel(n_ensemble=5, seed=seed, n_jobs=1)
     model.fit(comps, y, conditions=cond)
     return ("property", model)
@@ -121,9 +114,9 @@ def predict_ensemble(camp: Campaign, fitted: Any, Z: np.ndarray
     """Mean and standard deviation of the fitted ensemble at rows ``Z``."""
     kind, model = fitted
     if kind == "raw":
-        return model.predict(camp._features(Z))  # type: ignore[no-any-return]
+        return model.predict(camp.features(Z))  # type: ignore[no-any-return]
     X, C = encode_rows(camp, Z)
     _, elements = _composition_mode(camp)  # type: ignore[misc]
-    cond = {name: C[:, j] for j, name in enumerate(camp.conditions)} if camp._c else None
+    cond = {name: C[:, j] for j, name in enumerate(camp.conditions)} if camp.conditions else None
     mean, std = model.predict_fractions(X, elements, conditions=cond, return_std=True)
     return np.asarray(mean, float), np.asarray(std, float)

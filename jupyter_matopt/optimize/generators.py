@@ -174,6 +174,7 @@ def search(
     valid: Callable[[np.ndarray], np.ndarray] | None = None,
     first_score: Callable[[np.ndarray], np.ndarray] | None = None,
     progress: Callable[[int], None] | None = None,
+    dedupe: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Sample -> score -> refine the best -> deduplicate, over rows ``[fractions, extra]``.
 
@@ -193,9 +194,12 @@ def search(
         first_score: Scores of the drawn rows when they differ from ``score`` (e.g. a
             cheaper pre-screen for many candidates); default ``score``.
         progress: Called with the round number of the refinement.
+        dedupe: Drop repeated rows (the first by position stays); False leaves that to
+            the caller, e.g. to keep the best-scoring of near-equal rows.
 
     Returns:
-        ``(Z, scores, exhaustive)`` with distinct rows, in no particular order.
+        ``(Z, scores, exhaustive)`` (distinct rows unless ``dedupe=False``), in no
+        particular order.
     """
     gen = generator if generator is not None else SpaceSampler(space)
     if start is not None:
@@ -234,5 +238,6 @@ def search(
               if valid is None else valid(Zr))
         Z = np.vstack([Z, tidy(Zr[ok]) if Zr.shape[1] == k else Zr[ok]])
         s = np.concatenate([s, sr[ok]])
-    Z, s = unique_rows(Z, s)
+    if dedupe:
+        Z, s = unique_rows(Z, s)
     return Z, s, exhaustive

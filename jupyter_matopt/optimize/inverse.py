@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from .._progress import LEGACY_EVENT_INFO, as_progress
 from ..core import CompositionSpace
 from ._log import CampaignError
-from .candidates import refine_candidates, space_candidates, tidy
+from .candidates import row_keys
+from .generators import CandidateGenerator, SpaceSampler, as_generator, search
 
 __all__ = ["inverse_design"]
 
@@ -61,21 +63,13 @@ def _campaign_predictor(camp: Any, space: CompositionSpace,
         raise CampaignError("inverse design needs a single-objective campaign")
     if camp.n_observations < 2:
         raise CampaignError("the campaign needs at least 2 measurements to predict")
-    models = camp._fit_models(np.random.default_rng(camp.seed))
-    cond = np.zeros(len(camp.conditions))
-    for j, name in enumerate(camp.conditions):
-        spec = camp._cond_spec[name]
-        if conditions is not None and name in conditions:
-            cond[j] = float(conditions[name])
-        elif "fixed" in spec:
-            cond[j] = spec["fixed"]
-        else:
-            raise CampaignError(f"give conditions={{{name!r}: value}} to predict at")
-    sign = float(camp._sign[0])
+    models = camp.fit_surrogates(np.random.default_rng(camp.seed))
+    cond = camp.condition_spec.at(conditions)
+    sign = float(camp.signs[0])
 
     def f(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         Z = np.hstack([X, np.broadcast_to(cond, (len(X), len(cond)))])
-        mu, sd = models[0].predict(camp._features(Z), Z)
+        mu, sd = models[0].predict(camp.features(Z), Z)
         return mu * sign, sd
 
     return f
@@ -115,6 +109,7 @@ def inverse_design(
     n_samples: int = 5000,
     seed: int | None = 0,
     callback: Callable[[str, dict[str, Any]], None] | None = None,
+    generator: CandidateGenerator | None = None,
 ) -> pd.DataFrame:
     """Find compositions whose predicted property is nearest ``target`` or inside a range.
 
@@ -134,7 +129,12 @@ def inverse_design(
         n_samples: Samples drawn when the space is continuous or its grid exceeds 50,000
             points (the best are then refined by local moves).
         seed: Seed of the sampling.
-        callback: ``callback(event, info)`` progress hook.
+        callback: Progress, ``callback(event, done, total, message)`` or the older
+            ``callback(event, info)``.
+        generator: Where candidates come from (default: uniform samples of the space, or its
+            whole grid when small); any
+            :class:`~jupyter_matopt.optimize.generators.CandidateGenerator`, e.g. a
+            generative model. Its proposals outside the space are dropped.
 
     Returns:
         A DataFrame, best first, with one column per component, then ``mean``, ``std``,
@@ -172,29 +172,31 @@ def inverse_design(
         mu, sd = predict(X)
         return _score(mu, sd, tgt, tolerance)[0]
 
+    start = None
     if candidates is not None:
         try:
             X = space.as_array(candidates)
         except ValueError as e:
             raise CampaignError(str(e)) from None
-        X = X[np.asarray(space.contains(X), dtype=bool).reshape(len(X))]
-        exhaustive = True
-    else:
-        X, exhaustive = space_candidates(space, rng, n_samples=n_samples)
-    if callback:
-        callback("candidates", {"n_candidates": len(X), "exhaustive": exhaustive})
-    s = score(X) if len(X) else np.zeros(0)
-    if not exhaustive and len(X):
-        top = np.argsort(-s, kind="stable")[: min(32, len(X))]
-        Xr, sr = refine_candidates(space, X[top], score, rng)
-        ok = np.asarray(space.contains(Xr), dtype=bool).reshape(len(Xr))
-        X = np.vstack([X, tidy(Xr[ok])])
-        s = np.concatenate([s, sr[ok]])
+        start = X[np.asarray(space.contains(X), dtype=bool).reshape(len(X))]
+    gen = as_generator(generator, space)
+    exhaustive = start is not None or (isinstance(gen, SpaceSampler) and space.step is not None
+                                       and space.grid_size() <= gen.grid_limit)
+
+    progress = as_progress(callback, legacy=LEGACY_EVENT_INFO, error=CampaignError)
+
+    def first_score(Z: np.ndarray) -> np.ndarray:
+        # the drawn (or given) candidates, before refinement
+        progress("candidates", len(Z), None, f"{len(Z)} candidates",
+                 {"n_candidates": len(Z), "exhaustive": exhaustive})
+        return score(Z)
+
+    X, s, _ = search(space, score, rng, generator=gen, n_samples=n_samples, n_refine=32,
+                     start=start, first_score=first_score, dedupe=False)
+    # best first; of rows that agree to ~1e-8 (row_keys), the best-scoring one is kept
     order = np.argsort(-s, kind="stable")
     chosen: list[int] = []
     seen: set[bytes] = set()
-    from .candidates import row_keys
-
     keys = row_keys(X)
     width = np.where(space.upper > space.lower, space.upper - space.lower, 1.0)
     for i in order:
@@ -215,6 +217,5 @@ def inverse_design(
     df["std"] = sd
     for k, v in cols.items():
         df[k] = v
-    if callback:
-        callback("done", {"n": len(df)})
+    progress("done", len(df), len(df), f"{len(df)} compositions", {"n": len(df)})
     return df.reset_index(drop=True)

@@ -39,10 +39,9 @@ class Suggestions(pd.DataFrame):
         if not comps:
             raise CampaignError("these suggestions carry no component names")
         if getattr(self, "_matopt_formulas", False) and not conds:
-            from ..core.composition import _fmt
+            from ..core import to_formula
 
-            return ["".join(f"{c}{_fmt(float(v), 6)}"
-                            for c, v in zip(comps, row, strict=True) if v > 0)
+            return [to_formula(dict(zip(comps, row, strict=True)), decimals=6)
                     for row in self[comps].to_numpy(dtype=float)]
         cols = comps + conds
         return [dict(zip(cols, map(float, row), strict=True))

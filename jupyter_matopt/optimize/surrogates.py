@@ -318,7 +318,7 @@ def make_surrogate(kind: str, *, campaign: Campaign, seed: int = 0,
     """
     model = getattr(campaign, "prior", None)
     if model is not None and kind in ("gp", "model"):
-        sign = float(campaign._sign[objective])
+        sign = float(campaign.signs[objective])
         prior = getattr(campaign, "_prior_cache", {}).get(objective)
         if prior is None or prior.model is not model:
             prior = _Prior(campaign, model, sign)

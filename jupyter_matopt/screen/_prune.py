@@ -13,9 +13,11 @@ Measured with the default model (4 members x 400 trees, stages after 100 and 200
 1.3x less CPU end to end; on a dense 1.1M-point grid whose best predictions are crowded,
 67 % stop early and the CPU saved is within the noise.
 
-The pruner reads a few private attributes of ``PropertyModel`` (``members_``, ``task_``,
-``y_mean_``, ``y_scale_``, ``_fraction_features``); :func:`make_pruner` checks on probe rows
-that they still reproduce the model's prediction and otherwise returns None (no pruning).
+The pruner uses ``PropertyModel``'s public fast-path API (``members_``, ``task_``,
+``y_mean_``, ``y_scale_``, :meth:`~jupyter_matopt.models.PropertyModel.fraction_features` and
+:meth:`~jupyter_matopt.models.PropertyModel.staged_margins`); other models (any
+``FractionModel``) are screened without pruning. :func:`make_pruner` checks on probe rows
+that the staged margins still reproduce the model's prediction and otherwise returns None.
 """
 
 from __future__ import annotations
@@ -60,17 +62,14 @@ class Pruner:
             ) -> np.ndarray:
         """Positions of the rows of ``X`` that may still be among the k best (``> tau``
         excluded only when provably below it); sorted."""
-        F = model._fraction_features(X, elements, conditions)[0]
-        members = model.members_
+        F = model.fraction_features(X, elements, conditions)[0]
         alive = np.arange(len(X))
-        P = np.zeros((len(members), len(X)))
+        P = np.zeros((len(model.members_), len(X)))
         start = 0
         for s, stop in enumerate(self.stages):
             Fa = F if len(alive) == len(X) else F[alive]
-            for i, b in enumerate(members):
-                out = b.inplace_predict(Fa, predict_type="margin", iteration_range=(start, stop))
-                # every range adds the base score again: keep it once
-                P[i] += np.asarray(out, dtype=np.float64) - (self.base[i] if start else 0.0)
+            # every range adds the base score again: keep it once
+            P += model.staged_margins(Fa, start, stop) - (self.base[:, None] if start else 0.0)
             start = stop
             lo, hi = self.bounds(P, s, sign)
             finite = np.isfinite(lo)
@@ -148,16 +147,13 @@ def _reproduces(pruner: Pruner, model: Any, elements: Sequence[str],
     try:
         mean = np.asarray(model.predict_fractions(X, list(elements), conditions=conditions,
                                                   return_std=False), dtype=np.float64)
-        F = model._fraction_features(X, list(elements), conditions)[0]
+        F = model.fraction_features(X, list(elements), conditions)[0]
         P = np.zeros((len(model.members_), len(X)))
+        rounds = min(b.num_boosted_rounds() for b in model.members_)
         start = 0
-        for stop in (*pruner.stages, None):
-            for i, b in enumerate(model.members_):
-                rng = (start, stop if stop is not None else b.num_boosted_rounds())
-                out = b.inplace_predict(F, predict_type="margin", iteration_range=rng)
-                P[i] += np.asarray(out, dtype=np.float64) - (pruner.base[i] if start else 0.0)
-            if stop is not None:
-                start = stop
+        for stop in (*pruner.stages, rounds):
+            P += model.staged_margins(F, start, stop) - (pruner.base[:, None] if start else 0.0)
+            start = stop
         # all trees evaluated: the bounds collapse onto the prediction (up to the slack)
         last = Pruner(pruner.stages, np.zeros_like(pruner.tail_hi), np.zeros_like(
             pruner.tail_lo), pruner.base, pruner.slack, pruner.y_mean, pruner.y_scale)

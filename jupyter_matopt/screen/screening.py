@@ -783,11 +783,10 @@ def _to_frame(rows: dict[str, np.ndarray] | None, job: _Job) -> pd.DataFrame:
         return frame.astype({"rank": np.int64, "candidate": np.int64})
     frame = pd.DataFrame(rows["X"], columns=elements)
     if formula:
-        from ..core.composition import _fmt
+        from ..core import to_formula
 
-        frame.insert(0, "formula", [
-            "".join(f"{e}{_fmt(v, 4)}" for e, v in zip(elements, row, strict=True) if v > 0)
-            for row in rows["X"].tolist()])
+        frame.insert(0, "formula", [to_formula(dict(zip(elements, row, strict=True)))
+                                    for row in rows["X"].tolist()])
     frame["mean"] = rows["mean"]
     frame["std"] = rows["std"]
     frame["candidate"] = rows["index"].astype(np.int64)

@@ -299,9 +299,10 @@ def _label(item: Any, inputs: Mapping[str, float]) -> str:
 def _components(campaign: Any) -> list[str]:
     """Inputs shown per row: the components, then the conditions the campaign searches."""
     comps = list(getattr(campaign, "components", []) or [])
-    spec = getattr(campaign, "_cond_spec", {}) or {}
-    conds = [c for c in getattr(campaign, "conditions", []) or [] if "fixed" not in spec.get(c, {})]
-    return comps + conds
+    spec = getattr(campaign, "condition_spec", None)
+    if spec is not None:
+        return comps + spec.varied()
+    return comps + list(getattr(campaign, "conditions", []) or [])
 
 
 def _objectives(campaign: Any) -> list[str]:
