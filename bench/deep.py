@@ -58,12 +58,17 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+#: Attention parameters of every run (``--steps`` sets the optimizer-step budget).
+ATTENTION: dict[str, Any] = {}
+
+
 def backends(n_ensemble: int) -> dict[str, dict[str, Any]]:
     return {
         "trees": {"n_ensemble": n_ensemble},
-        "attention": {"backend": "attention", "n_ensemble": n_ensemble},
+        "attention": {"backend": "attention", "n_ensemble": n_ensemble,
+                      "params": dict(ATTENTION) or None},
         "attention+pretrained": {"backend": "attention", "n_ensemble": n_ensemble,
-                                 "params": {"pretrained": "formation_enthalpy"}},
+                                 "params": {**ATTENTION, "pretrained": "formation_enthalpy"}},
     }
 
 
@@ -176,7 +181,8 @@ def run_speed(data_dir: str, n_ensemble: int) -> dict[str, Any]:
     keep = np.sort(np.random.default_rng(SEED).choice(keep, 5000, replace=False))
     big = bulk.subset(keep)
     for label, ds in (("fit_300", steels), ("fit_5000", big)):
-        for kind, spec in (("trees", {}), ("attention", {"backend": "attention"})):
+        for kind, spec in (("trees", {}), ("attention", {"backend": "attention",
+                                                          "params": dict(ATTENTION) or None})):
             t0 = time.perf_counter()
             model = PropertyModel(n_ensemble=n_ensemble, **spec).fit(ds)
             out[f"{label}_{kind}_s"] = round(time.perf_counter() - t0, 2)
@@ -225,11 +231,15 @@ def main() -> None:
     ap.add_argument("--max-rows", type=int, default=0, help="subsample the small sets")
     ap.add_argument("--n-ensemble", type=int, default=4)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=0,
+                    help="attention optimizer-step budget (0 = the backend default)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "deep.json"))
     args = ap.parse_args()
     import torch
 
     torch.set_num_threads(args.threads)
+    if args.steps:
+        ATTENTION["steps"] = args.steps
     result: dict[str, Any] = {"args": vars(args)}
     if args.speed:
         result["speed"] = run_speed(args.data_dir, args.n_ensemble)

@@ -42,7 +42,7 @@ ATTENTION_DEFAULTS: dict[str, Any] = {
     "epochs": "auto",
     "batch_size": "auto",
     "lr": "auto",
-    "steps": 1200,  # optimizer steps the "auto" epochs aim for
+    "steps": 1000,  # optimizer steps the "auto" epochs aim for
     "weight_decay": 1e-4,
     "pretrained": None,
     "encoder_lr_ratio": 0.3,
