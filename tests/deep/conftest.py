@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("torch", reason='PyTorch not installed: pip install "jupyter_matopt[deep]"')
-pytest.importorskip("safetensors", reason='safetensors not installed: pip install "jupyter_matopt[deep]"')
+_HINT = 'pip install "jupyter_matopt[deep]"'
+pytest.importorskip("torch", reason=f"PyTorch not installed: {_HINT}")
+pytest.importorskip("safetensors", reason=f"safetensors not installed: {_HINT}")
 
 #: Tiny training: enough to make the networks differ from their initialization.
 TINY = {"epochs": 3}

@@ -31,8 +31,14 @@ import numpy as np
 
 from .._errors import ModelError, ModelFileError
 from ..deep._torch import DEEP_INSTALL_HINT, require_torch
-from .base import BackendInputs, BackendState, BackendUnavailableError, Contributions, ModelBackend
-from .base import ProgressFn
+from .base import (
+    BackendInputs,
+    BackendState,
+    BackendUnavailableError,
+    Contributions,
+    ModelBackend,
+    ProgressFn,
+)
 
 __all__ = ["AttentionBackend", "ATTENTION_DEFAULTS", "PRETRAINED"]
 
@@ -213,7 +219,8 @@ class AttentionBackend(ModelBackend):
                 train_network(net, Z, F, Cs if Cs.shape[1] else None, y, config=cfg)
                 members.append(net)
                 if progress is not None:
-                    progress(i + 1, len(seeds), f"trained attention network {i + 1} of {len(seeds)}")
+                    progress(i + 1, len(seeds),
+                             f"trained attention network {i + 1} of {len(seeds)}")
             self.members = members
             # the value of "no elements" in the Shapley explanations: mean training output
             self.base = float(self._raw(Z, F, Cs).mean())
