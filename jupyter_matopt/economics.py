@@ -358,3 +358,37 @@ def composition_economics(fractions: Any, elements: Sequence[str] | None = None)
         parts.append(f"HHI {out['hhi_production']:.0f}")
     out["label"] = " · ".join(parts) or "price/HHI: n/a"
     return out
+
+
+_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+
+def check_comparison(name: str, spec: Any) -> tuple[str, float]:
+    """Validate a filter such as ``("<", 10.0)`` for column ``name``.
+
+    Raises:
+        EconomicsError: anything but ``(op, number)`` with op one of ``<``, ``<=``, ``>``,
+            ``>=``.
+    """
+    ok = (
+        isinstance(spec, (tuple, list))
+        and len(spec) == 2
+        and spec[0] in _OPS
+        and isinstance(spec[1], (int, float))
+        and not isinstance(spec[1], bool)
+        and math.isfinite(float(spec[1]))
+    )
+    if not ok:
+        raise EconomicsError(
+            f"filter {name!r} must be (op, number) with op one of {', '.join(_OPS)}, e.g. "
+            f"{{{name!r}: ('<', 10.0)}}; got {spec!r}"
+        )
+    return str(spec[0]), float(spec[1])
+
+
+def comparison_mask(values: Any, spec: Any, name: str = "value") -> np.ndarray:
+    """Rows of ``values`` that satisfy ``spec`` (see :func:`check_comparison`); NaN fails."""
+    op, bound = check_comparison(name, spec)
+    v = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(_OPS[op](v, bound), dtype=bool) & np.isfinite(v)

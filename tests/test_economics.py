@@ -122,3 +122,27 @@ def test_composition_economics_never_raises() -> None:
     bad = composition_economics([0.5, 0.5], ["Pu", "O"])
     assert bad["cost_per_kg"] is None and "Pu" in bad["error"]
     assert math.isfinite(composition_economics("Fe2O3")["hhi_reserve"])
+
+
+def test_screen_extra_columns_and_economics_filters() -> None:
+    from jupyter_matopt.screen import ScreenError
+
+    rng = np.random.default_rng(0)
+    els = ["Fe", "Cr", "Ni", "Co"]
+    X = rng.dirichlet(np.ones(4), 200)
+    model = mo.PropertyModel().fit([dict(zip(els, r, strict=True)) for r in X], X @ [1, 2, 3, 0.5])
+    space = mo.CompositionSpace(els, step=0.1)
+    plain = mo.screen(space, model, top_k=10)
+    got = mo.screen(space, model, top_k=10, extra=["cost_per_kg", "hhi"],
+                    filters={"cost_per_kg": ("<", 20)})  # fmt: skip
+    assert {"cost_per_kg", "hhi"} <= set(got.columns) and "cost_per_kg" not in plain.columns
+    eco = economics_fractions(got[els].to_numpy(), els, ["cost_per_kg", "hhi"])
+    assert np.allclose(eco["cost_per_kg"], got["cost_per_kg"])
+    assert np.allclose(eco["hhi"], got["hhi"])
+    assert (got["cost_per_kg"] < 20).all()
+    # The filter removed expensive (Co/Ni-rich) candidates the plain ranking kept.
+    assert got.attrs["n_passed"] < plain.attrs["n_passed"]
+    with pytest.raises(ScreenError, match="unknown extra column"):
+        mo.screen(space, model, extra=["price"])
+    with pytest.raises(ScreenError, match=r"\(op, number\)"):
+        mo.screen(space, model, filters={"hhi": "<3"})

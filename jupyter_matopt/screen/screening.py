@@ -36,6 +36,10 @@ __all__ = ["ScreenError", "screen"]
 Callback = Callable[[int, "int | None", str], None]
 
 _FILTERS = ("in_domain", "max_std", "mean_range", "constraints", "where")
+# Columns computed from the composition (jupyter_matopt.economics), as filters or extra=.
+_ECONOMICS = ("cost_per_kg", "cost_per_mol", "hhi", "hhi_production", "hhi_reserve")
+# Filter applied to the top-k after ranking: each candidate costs relaxations.
+_POST_FILTERS = ("e_above_hull",)
 # Points of the Pareto sweep compared at once (a block x front boolean matrix per step).
 _PARETO_BLOCK = 1024
 _PARETO_CELLS = 4_000_000
@@ -283,6 +287,7 @@ class _Job:
     sign: float = 1.0
     pareto_signs: Sequence[float] = field(default_factory=list)
     pruner: Pruner | None = None
+    economics: Sequence[str] = ()
     board: _Board = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -319,6 +324,14 @@ class _Job:
                     f"{mask.shape} for {len(X)} candidates"
                 )
             keep &= mask
+        if self.economics:
+            from ..economics import comparison_mask, economics_fractions
+
+            eco = economics_fractions(X, self.elements, list(self.economics))
+            for col in self.economics:
+                out[col] = eco[col].to_numpy()
+                if col in filters:
+                    keep &= comparison_mask(out[col], filters[col], col)
         for j, (other, _direction) in enumerate(self.pareto):
             m2, _, _ = _mean_std(other, X, self.elements, self.conditions, False)
             keep &= np.isfinite(m2)
@@ -388,7 +401,7 @@ def _run_chunk(job: _Job, X: np.ndarray, start: int, tau: float = -np.inf) -> di
 
 def _filters_active(filters: Mapping[str, Any]) -> bool:
     return bool(filters.get("in_domain")) or any(
-        filters.get(key) is not None for key in ("max_std", "mean_range", "where")
+        filters.get(key) is not None for key in ("max_std", "mean_range", "where", *_ECONOMICS)
     ) or bool(filters.get("constraints"))
 
 
@@ -504,6 +517,8 @@ def screen(
     n_jobs: int | None = None,
     progress: bool = False,
     callback: Callback | None = None,
+    extra: Sequence[str] | None = None,
+    stability_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Rank every candidate composition by the model's prediction, in bounded memory.
 
@@ -516,8 +531,13 @@ def screen(
         objective: ``"max"`` or ``"min"`` of the predicted mean.
         filters: Optional ``{"in_domain": True}`` (applicability domain), ``"max_std"``,
             ``"mean_range": (lo, hi)``, ``"constraints": [(other_model, lo, hi), ...]`` (bounds
-            on other predicted properties; ``None`` for an open end) and
-            ``"where": f(X, mean, std) -> mask``.
+            on other predicted properties; ``None`` for an open end),
+            ``"where": f(X, mean, std) -> mask``, price and supply risk bounds such as
+            ``"cost_per_kg": ("<", 20)`` or ``"hhi": ("<", 2500)`` (any column of
+            ``extra``), and ``"e_above_hull": ("<", 0.05)``: a stability estimate
+            (:func:`jupyter_matopt.stability`, extra ``mlip``) run on the top-k *after* the
+            ranking, since each candidate costs relaxations; rows failing it are dropped and
+            ``e_above_hull``, ``stability_error`` columns are added.
         conditions: Fixed condition values for models trained with conditions
             (e.g. ``{"temperature": 600}``).
         pareto: Other objectives ``[(other_model, "max"|"min"), ...]``: also keep the Pareto set
@@ -533,6 +553,12 @@ def screen(
         n_jobs: Chunks evaluated at once by local threads (default: the usable cores).
         progress: Show a ``tqdm.auto`` progress bar.
         callback: ``callback(done, total, message)`` after each chunk.
+        extra: Columns computed from each candidate's composition: ``cost_per_kg``,
+            ``cost_per_mol`` (USD, pymatgen's element prices), ``hhi``
+            (= ``hhi_production``), ``hhi_reserve`` (supply risk); see
+            :mod:`jupyter_matopt.economics`.
+        stability_options: Keyword arguments of :func:`jupyter_matopt.stability` for the
+            ``e_above_hull`` filter (``potential``, ``n_jobs``, ``reference``...).
 
     Returns:
         The top-k candidates, best first: ``rank``, ``formula`` (elemental candidates), one
@@ -561,11 +587,13 @@ def screen(
     if filters is not None and not isinstance(filters, Mapping):
         raise ScreenError(f"filters must be a dict such as {{'in_domain': True}}, got {filters!r}")
     filters = dict(filters or {})
-    unknown = set(filters) - set(_FILTERS)
+    unknown = set(filters) - set(_FILTERS) - set(_ECONOMICS) - set(_POST_FILTERS)
     if unknown:
         raise ScreenError(
-            f"unknown filter(s) {sorted(unknown)}: use {', '.join(_FILTERS)}"
+            f"unknown filter(s) {sorted(unknown)}: use "
+            f"{', '.join((*_FILTERS, *_ECONOMICS, *_POST_FILTERS))}"
         )
+    economics = _economics_columns(filters, extra)
     if conditions is not None and not isinstance(conditions, Mapping):
         raise ScreenError(f"conditions must be a dict such as {{'T': 600}}, got {conditions!r}")
     pareto_signs = []
@@ -592,7 +620,8 @@ def screen(
             total is None or total >= _PRUNE_MIN):
         pruner = make_pruner(model, elements, _condition_values(model, conditions))
     job = _Job(model, list(elements), dict(conditions) if conditions else None, filters,
-               [tuple(p) for p in (pareto or ())], top_k, sign, pareto_signs, pruner)
+               [tuple(p) for p in (pareto or ())], top_k, sign, pareto_signs, pruner,
+               economics)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -646,7 +675,47 @@ def screen(
         objective=objective,
         pareto=_to_frame(front, job) if pareto else None,
     )
+    if "e_above_hull" in filters:
+        result = _stability_filter(result, filters["e_above_hull"], stability_options)
     return result
+
+
+def _economics_columns(filters: Mapping[str, Any], extra: Sequence[str] | None) -> list[str]:
+    """Validated economics columns to compute: those asked for in ``extra`` or filtered on."""
+    from ..economics import check_comparison
+
+    if extra is not None and (isinstance(extra, str) or not all(
+            isinstance(c, str) for c in extra)):
+        raise ScreenError(f"extra must be a list of column names such as ['cost_per_kg'], "
+                          f"got {extra!r}")
+    bad = [c for c in extra or () if c not in _ECONOMICS]
+    if bad:
+        raise ScreenError(f"unknown extra column(s) {bad}: use {', '.join(_ECONOMICS)}")
+    for name in (*_ECONOMICS, *_POST_FILTERS):
+        if name in filters:
+            try:
+                check_comparison(name, filters[name])
+            except ValueError as exc:
+                raise ScreenError(str(exc)) from None
+    return list(dict.fromkeys([*(extra or ()), *(c for c in _ECONOMICS if c in filters)]))
+
+
+def _stability_filter(result: pd.DataFrame, spec: Any,
+                      options: Mapping[str, Any] | None) -> pd.DataFrame:
+    """Keep the ranked rows whose estimated energy above the hull satisfies ``spec``."""
+    from ..economics import comparison_mask
+    from ..stability import stability
+
+    if result.empty or "formula" not in result.columns:
+        return result
+    table = stability(list(result["formula"]), **dict(options or {}))
+    out = result.copy()
+    out["e_above_hull"] = table["e_above_hull"].to_numpy()
+    out["stability_error"] = table["error"].to_numpy()
+    out = out[comparison_mask(out["e_above_hull"], spec, "e_above_hull")].reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    out.attrs = {**result.attrs, "n_stability_checked": len(result)}
+    return out
 
 
 def _check_filters(filters: Mapping[str, Any], model: Any, elements: list[str],
@@ -775,6 +844,7 @@ def _to_frame(rows: dict[str, np.ndarray] | None, job: _Job) -> pd.DataFrame:
     extra = ["in_domain"] if job.filters.get("in_domain") else []
     extra += [f"constraint_{i}" for i in range(len(job.filters.get("constraints") or ()))]
     extra += [f"objective_{j + 1}" for j in range(len(job.pareto))]
+    extra += list(job.economics)
     formula = all(e in ATOMIC_NUMBER for e in elements)
     if rows is None:
         cols = ["rank", *(["formula"] if formula else []), *elements, "mean", "std",

@@ -132,3 +132,21 @@ def test_cache_survives_a_new_process(cache_dir: Path, nial) -> None:
 def test_candidates_are_what_auto_relaxes() -> None:
     cands, _ = candidate_structures({"Ni": 0.5, "Al": 0.5}, prototypes=["cscl"])
     assert len(cands[0][1]) == 2
+
+
+def test_screen_stability_filter_runs_on_the_top_k(cache_dir: Path, nial) -> None:
+    import numpy as np
+
+    import jupyter_matopt as mo
+
+    rng = np.random.default_rng(0)
+    X = rng.dirichlet(np.ones(2), 50)
+    model = mo.PropertyModel().fit([{"Ni": a, "Al": b} for a, b in X], X[:, 0])
+    space = mo.CompositionSpace(["Ni", "Al"], step=0.5)
+    opts = {"prototypes": ["cscl"], "steps": 3, "reference": REFERENCE, "cache": cache_dir}
+    got = mo.screen(space, model, top_k=3, filters={"e_above_hull": ("<", 5.0)},
+                    extra=["cost_per_kg"], stability_options=opts)  # fmt: skip
+    # Only NiAl fits the cscl prototype; the elements fail with a message and are dropped.
+    assert list(got["formula"]) == ["Ni0.5Al0.5"]
+    assert got["e_above_hull"].iloc[0] == pytest.approx(nial.e_above_hull)
+    assert got.attrs["n_stability_checked"] == 3 and list(got["rank"]) == [1]
