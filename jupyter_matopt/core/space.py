@@ -523,7 +523,8 @@ class CompositionSpace:
             return False
         try:
             return self._contains_array(self.as_array(items), tol)
-        except (CompositionError, TypeError, ValueError):  # judge row by row: the unreadable ones are not contained
+        except (CompositionError, TypeError, ValueError):
+            # judge row by row: the unreadable ones are not contained
             out = np.zeros(len(items), dtype=bool)
             for i, item in enumerate(items):
                 try:

@@ -346,3 +346,42 @@ def test_full_disk_tells_fail_and_leave_the_file_identical(tmp_path) -> None:
     assert proc.stdout.split() == ["20", "3"]  # every tell refused, none counted in memory
     assert path.read_bytes() == before
     assert Campaign.load(path).n_observations == 3
+
+
+KILLED = r"""
+import sys
+sys.path.insert(0, {repo!r})
+from jupyter_matopt.optimize import Campaign
+camp = Campaign.load(sys.argv[1])
+i = camp.n_observations
+while True:
+    camp.tell([{{"Fe": 0.6, "Cr": 0.4}}] * 50, [float(i)] * 50)
+    i += 50
+    print(i, flush=True)
+"""
+
+
+def test_kill_9_mid_tell_loses_no_acknowledged_record(tmp_path) -> None:
+    import signal
+    import time
+
+    path = tmp_path / "c.json"
+    _log(path, n=0)
+    script = tmp_path / "k.py"
+    script.write_text(KILLED.format(repo=str(REPO)))
+    rng = np.random.default_rng(16)
+    acknowledged = 0
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, str(script), str(path)],
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        acknowledged = max(acknowledged, int(proc.stdout.readline()))
+        time.sleep(float(rng.uniform(0.0, 0.2)))
+        os.kill(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        acknowledged = max([acknowledged, *map(int, out.split())])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CampaignWarning)  # a torn last line is repaired
+            y = Campaign.load(path).history["y"].to_numpy()
+        assert len(y) >= acknowledged and len(y) % 50 == 0
+        np.testing.assert_array_equal(y, np.repeat(np.arange(0, len(y), 50, dtype=float), 50))
