@@ -95,3 +95,20 @@ def test_stack_round_trip(small_steels, tmp_path):
     loaded = PropertyModel.load(m.save(tmp_path / "stack"))
     assert loaded.backend_.weight == 0.3
     _same(m, loaded)
+
+
+def test_zero_inflated_attention_round_trip(tmp_path):
+    # band-gap-like target: a point mass at 0 makes the façade train two attention ensembles
+    rng = np.random.default_rng(4)
+    a = rng.uniform(0.05, 0.95, 60)
+    comps = [f"Ga{x:.3f}N{1 - x:.3f}" for x in a]
+    y = np.where(a < 0.45, 0.0, 3.0 * a)
+    m = PropertyModel(backend="attention", n_ensemble=2, params={"epochs": 2},
+                      calibrate=False, zero_inflated=True).fit(comps, y)
+    assert m.zero_inflated_
+    loaded = PropertyModel.load(m.save(tmp_path / "zi"))
+    assert loaded.zero_inflated_ and loaded.zero_backend_.n_members == 2
+    probe = ["Ga0.3N0.7", "Ga0.8N0.2"]
+    for a_, b_ in zip(m.predict(probe, return_std=True), loaded.predict(probe, return_std=True),
+                      strict=True):
+        np.testing.assert_array_equal(a_, b_)
