@@ -40,6 +40,7 @@ interface Prediction {
   explained_value?: number | null;
   explained?: string;
   absent?: string[];
+  explaining?: boolean;
 }
 
 interface Economics {
@@ -93,6 +94,7 @@ const CSS = `
 .jp-matopt-sliders .jp-matopt-legend { font-size: 11px; color: var(--jp-ui-font-color2, #555);
   margin-top: 2px; white-space: normal; }
 .jp-matopt-sliders .jp-matopt-waterfall { display: block; overflow: visible; }
+.jp-matopt-sliders .jp-matopt-stale { opacity: 0.45; }
 `;
 
 function read(model: AnyModel): State {
@@ -253,6 +255,7 @@ function render({ model, el }: RenderProps): () => void {
   );
 
   const sliders = new Map<string, { range: HTMLInputElement; value: HTMLSpanElement }>();
+  let lastExplain: HTMLElement | null = null;
 
   function send(fr: Fractions): void {
     lastSent = Date.now();
@@ -410,8 +413,9 @@ function render({ model, el }: RenderProps): () => void {
     const contrib = p.contributions ?? {};
     const base = p.base_value;
     if (Object.keys(contrib).length > 0 && base !== null && base !== undefined && Number.isFinite(base)) {
+      const block = h('div', { class: 'jp-matopt-explain' });
       const cu = p.contributions_units ?? p.units;
-      predBox.append(
+      block.append(
         h('div', {}, [`Why this value: TreeSHAP contributions per element${cu ? ` (${cu})` : ''}`])
       );
       const absent = p.absent ?? [];
@@ -419,7 +423,7 @@ function render({ model, el }: RenderProps): () => void {
         'The effect of the elements not in this composition' +
         (absent.length ? ` (${absent.join(', ')} at 0 %, and every other element the model knows)` : '') +
         ': TreeSHAP credits a model input even when it is zero.';
-      predBox.append(
+      block.append(
         waterfallChart(base, contrib, {
           endLabel: p.explained ? 'explained value' : 'prediction',
           absentTitle
@@ -432,7 +436,15 @@ function render({ model, el }: RenderProps): () => void {
       if (p.explained) {
         notes.push(p.explained);
       }
-      predBox.append(h('div', { class: 'jp-matopt-legend' }, [notes.join(' ')]));
+      block.append(h('div', { class: 'jp-matopt-legend' }, [notes.join(' ')]));
+      lastExplain = block;
+      predBox.append(block);
+    } else if (p.explaining && lastExplain) {
+      // the kernel sends the prediction first and the contributions a moment later: keep
+      // the previous chart, faded, rather than letting the box jump
+      lastExplain.classList.add('jp-matopt-stale');
+      lastExplain.title = 'updating the contributions for the new composition';
+      predBox.append(lastExplain);
     }
   }
 

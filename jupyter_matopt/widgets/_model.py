@@ -50,6 +50,39 @@ class Evaluator:
     def units(self) -> str:
         return str(getattr(self.model, "units_", None) or "")
 
+    def quick(self, x: np.ndarray, elements: Sequence[str]) -> dict[str, Any] | None:
+        """What the sliders show first: mean, std and domain, without the explanation.
+
+        The full result when the composition is cached; ``None`` for classifiers (their
+        shown value comes from the explanation's probability). TreeSHAP costs two to three
+        times a prediction, so the view shows this at once and the contributions follow
+        (``"explaining": True`` marks them as pending).
+        """
+        key = (tuple(elements), tuple(np.round(np.asarray(x, dtype=float), 12).tolist()))
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return dict(hit)
+        if str(getattr(self.model, "task_", "regression")) != "regression":
+            return None
+        X = np.asarray(x, dtype=float)[None, :]
+        mean, std, dom = self.model.predict_fractions(
+            X, list(elements), return_std=True, return_domain=True
+        )
+        row = dom.iloc[0]
+        reason = row.get("reason") if hasattr(row, "get") else None
+        if reason is None or (isinstance(reason, float) and not np.isfinite(reason)):
+            reason = ""
+        return {
+            "mean": _finite_or_none(np.asarray(mean, float).ravel()[0]),
+            "std": _finite_or_none(np.asarray(std, float).ravel()[0]),
+            "units": self.units,
+            "target": self.target,
+            "in_domain": bool(row["in_domain"]),
+            "reason": str(reason),
+            "explaining": True,
+        }
+
     def evaluate(self, x: np.ndarray, elements: Sequence[str]) -> dict[str, Any]:
         """Everything the sliders show for fractions ``x`` over ``elements``."""
         key = (tuple(elements), tuple(np.round(np.asarray(x, dtype=float), 12).tolist()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -226,7 +227,7 @@ class CompositionSliders(anywidget.AnyWidget):
 
     def predict_now(self) -> dict[str, Any]:
         """Recompute and return the prediction for the current fractions."""
-        self._update_prediction()
+        self._update_prediction(wait=True)
         return dict(self.prediction)
 
     # ------------------------------------------------------------------ internals
@@ -335,25 +336,70 @@ class CompositionSliders(anywidget.AnyWidget):
         self.error = ""
         self._apply(new)
 
-    def _update_prediction(self) -> None:
+    def _update_prediction(self, *, wait: bool = False) -> None:
+        """Show mean, std and domain at once; the contributions follow.
+
+        The explanation is computed on the next turn of the kernel's event loop, and only if
+        no newer composition has arrived by then (a drag sends several): what a drag waits
+        for is the prediction, not TreeSHAP. Without a running loop (scripts, tests) or with
+        ``wait``, everything is computed before returning.
+        """
         if self._evaluator is None:
             return
+        self._generation = getattr(self, "_generation", 0) + 1
+        generation = self._generation
+        x = np.array([self.fractions.get(e, 0.0) for e in self.elements], dtype=float)
+        elements = list(self.elements)
         self.busy = True
         try:
-            x = np.array([self.fractions.get(e, 0.0) for e in self.elements], dtype=float)
-            self.prediction = self._evaluator.evaluate(x, list(self.elements))
-            if self.prediction.get("mean") is None:
-                self.error = (
-                    f"prediction failed: the model gives no finite value for {self.formula} "
-                    "(an element without descriptor data?)"
-                )
-            elif self.error.startswith("prediction failed"):
-                self.error = ""
+            first = self._evaluator.quick(x, elements)
         except Exception as exc:  # noqa: BLE001 - an observer must show, not raise
-            self.prediction = {**self.prediction, "mean": None, "std": None}
-            self.error = f"prediction failed: {exc}"
+            first = None
+            self._fail(exc)
+        if first is None:
+            self._explain(generation, x, elements)
+            return
+        with self.hold_sync():
+            self._show(first)
+            self.busy = False
+        if not first.get("explaining"):
+            return
+        loop = None
+        if not wait:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+        if loop is None:
+            self._explain(generation, x, elements)
+        else:
+            loop.call_later(0.01, self._explain, generation, x, elements)
+
+    def _explain(self, generation: int, x: np.ndarray, elements: list[str]) -> None:
+        if generation != self._generation or self._evaluator is None:
+            return  # a newer composition came in: its own explanation follows
+        self.busy = True
+        try:
+            self._show(self._evaluator.evaluate(x, elements))
+        except Exception as exc:  # noqa: BLE001 - an observer must show, not raise
+            self._fail(exc)
         finally:
             self.busy = False
+
+    def _show(self, prediction: dict[str, Any]) -> None:
+        self.prediction = prediction
+        if prediction.get("mean") is None:
+            self.error = (
+                f"prediction failed: the model gives no finite value for {self.formula} "
+                "(an element without descriptor data?)"
+            )
+        elif self.error.startswith("prediction failed"):
+            self.error = ""
+
+    def _fail(self, exc: Exception) -> None:
+        self.prediction = {**self.prediction, "mean": None, "std": None}
+        self.error = f"prediction failed: {exc}"
+        self.busy = False
 
     # ------------------------------------------------------------------ observers
     @traitlets.observe("fractions")

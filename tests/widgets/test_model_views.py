@@ -352,3 +352,31 @@ def test_ternary_region_follows_the_bounds(steel_model):
     assert tm2.region == {"Fe": [pytest.approx(0.5), pytest.approx(0.75)]}
     assert "region" in tm2.get_state()
     assert TernaryMap(steel_model, elements=("Fe", "Ni", "Co"), resolution=5).region == {}
+
+
+def test_prediction_first_then_contributions_once_the_drag_settles(steel_model):
+    import asyncio
+
+    w = CompositionSliders(["Fe", "Cr", "Ni"], model=steel_model)
+    calls = []
+    real = w._evaluator.evaluate
+    w._evaluator.evaluate = lambda x, els: (calls.append(list(x)), real(x, els))[1]
+
+    async def drag() -> None:
+        w.set_fraction("Fe", 0.61)
+        w.set_fraction("Fe", 0.63)  # a newer composition before the explanation ran
+        # the prediction is there at once, the contributions are pending
+        assert w.prediction["explaining"] is True and "contributions" not in w.prediction
+        assert w.prediction["mean"] == pytest.approx(
+            float(steel_model.predict([to_formula(w.fractions)])[0]), rel=1e-6)
+        assert w.busy is False
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if "contributions" in w.prediction:
+                break
+
+    asyncio.run(drag())
+    assert "contributions" in w.prediction and not w.prediction.get("explaining")
+    assert len(calls) == 1 and calls[0][0] == pytest.approx(0.63)  # the stale one skipped
+    total = w.prediction["base_value"] + math.fsum(w.prediction["contributions"].values())
+    assert total == pytest.approx(w.prediction["mean"], rel=1e-9)

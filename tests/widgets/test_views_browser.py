@@ -104,6 +104,14 @@ def test_slider_drag_sends_throttled_settled_fractions(browser, tmp_path):
     assert "1251" in chart and "1235" in chart
     legend = page.inner_text(".jp-matopt-legend")
     assert "(absent elements)" in legend and "Mo at 0 %" in legend
+    # the kernel's first answer for a new composition: the prediction, contributions pending;
+    # the previous chart stays, faded, until they arrive
+    page.evaluate(
+        "window.kernelSet('prediction', {mean: 1200.0, std: 50.0, units: 'MPa',"
+        " target: 'yield strength', in_domain: true, reason: '', explaining: true})"
+    )
+    assert "1200 ± 50 MPa" in page.inner_text(".jp-matopt-pred-main")
+    assert page.locator(".jp-matopt-explain.jp-matopt-stale .jp-matopt-waterfall").count() == 1
     # the formula box sends text; an error from the kernel is shown
     page.fill("input[aria-label='formula']", "Fe50Cr50")
     page.press("input[aria-label='formula']", "Enter")
