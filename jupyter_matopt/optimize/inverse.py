@@ -99,8 +99,8 @@ def _score(mu: np.ndarray, sd: np.ndarray, target: Any, tolerance: float | None
 
 def inverse_design(
     model: Any,
-    space: CompositionSpace,
-    target: float | tuple[float, float],
+    space: CompositionSpace | None = None,
+    target: float | tuple[float, float] | str = "max",
     n: int = 10,
     *,
     tolerance: float | None = None,
@@ -110,6 +110,8 @@ def inverse_design(
     seed: int | None = 0,
     callback: Callable[[str, dict[str, Any]], None] | None = None,
     generator: CandidateGenerator | None = None,
+    diversity: float = 0.02,
+    weights: tuple[float, float] = (1.0, 0.5),
 ) -> pd.DataFrame:
     """Find compositions whose predicted property is nearest ``target`` or inside a range.
 
@@ -136,6 +138,12 @@ def inverse_design(
             :class:`~jupyter_matopt.optimize.generators.CandidateGenerator`, e.g. a
             generative model. Its proposals outside the space are dropped.
 
+    With ``target="max"``/``"min"``, or with a generator and no space, the candidates are
+    ranked as in Rao et al. (2022) instead, by a weighted sum of the ranks of the mean and
+    the std (``weights``; see :func:`jupyter_matopt.generate.rank_candidates`, whose table
+    of plausibility, domain and novelty columns is returned), keeping proposals at least
+    ``diversity`` apart in every fraction.
+
     Returns:
         A DataFrame, best first, with one column per component, then ``mean``, ``std``,
         ``distance`` (from the target, or outside the range; 0 inside), and
@@ -147,6 +155,16 @@ def inverse_design(
     Raises:
         CampaignError: for a malformed target, ``n`` or model.
     """
+    if space is None or isinstance(target, str):
+        from ..generate.ranking import rank_candidates
+
+        if space is None and generator is None:
+            raise CampaignError("give a space to search, or generator= to draw candidates from")
+        return rank_candidates(
+            model, SpaceSampler(space) if generator is None else generator, target, n,
+            diversity=diversity, weights=weights, n_samples=n_samples, seed=seed,
+            conditions=conditions, space=None if generator is None else space,
+            callback=as_progress(callback, legacy=LEGACY_EVENT_INFO, error=CampaignError))
     if isinstance(target, (list, tuple)):
         if len(target) != 2:
             raise CampaignError(f"target range must be (low, high), got {target!r}")
