@@ -127,6 +127,15 @@ def integer_formulas(X: np.ndarray, *, tol: float = 0.01, max_atoms: int = 30
     """
     X = np.asarray(X, dtype=float)
     n, k = X.shape
+    m = int((X > 0).sum(axis=1).max()) if n else 0
+    if n and k > 2 * m:
+        # sparse rows (ternaries over 80+ elements): work on each row's m largest columns only
+        top = np.argpartition(-X, m - 1, axis=1)[:, :m]
+        c_top, ok_top = integer_formulas(np.take_along_axis(X, top, axis=1), tol=tol,
+                                         max_atoms=max_atoms)
+        full = np.zeros((n, k), dtype=np.int64)
+        np.put_along_axis(full, top, c_top, axis=1)
+        return full, ok_top
     counts = np.zeros((n, k), dtype=np.int64)
     ok = np.zeros(n, dtype=bool)
     present = X > 0
