@@ -208,6 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="an ordered supercell approximant instead of partial occupancies")
     s.add_argument("--no-link", action="store_true", help="do not follow the last sliders")
 
+    s = _add(sub, "stability", "energy above the DFT hull from a universal potential, with "
+             "the phase diagram of the chemical system", "%matopt stability Ni0.25Al0.75",
+             "Needs the `mlip` extra (SevenNet or CHGNet). Relaxes a few prototypes of the "
+             "composition (cached on disk) and places the lowest energy against the hull of "
+             "DFT formation energies; takes seconds to minutes per composition.")
+    s.add_argument("formula", help="the composition, e.g. Ni0.25Al0.75 or NiAl3")
+    s.add_argument("--potential", choices=("sevennet", "chgnet"), default="sevennet",
+                   help="universal potential (default sevennet, 7net-l3i5)")
+    s.add_argument("--prototypes", nargs="*", default=None,
+                   help="prototype names to relax (default: picked by stoichiometry)")
+    s.add_argument("--reference", choices=("mp", "oqmd"), default="mp",
+                   help="DFT formation energies of the hull (default mp: CritExam__Ef)")
+    s.add_argument("--data-dir", default=None,
+                   help="folder holding crabnet_benchmark/ (default $MATOPT_DATA_DIR)")
+    s.add_argument("--no-plot", action="store_true", help="print the estimate only")
+
     s = _add(sub, "suggest", "next compositions to make (Bayesian optimization over the space)",
              "%matopt suggest -n 5 --path steel_campaign.json",
              "Continues the current campaign, or starts one over the current space (or, "
@@ -594,6 +610,36 @@ class MatoptMagics(Magics):
         if sliders is not None:
             viewer.link_sliders(sliders)
         return viewer
+
+    def _do_stability(self, args: argparse.Namespace) -> Any:
+        from .stability import stability
+
+        res = stability(args.formula, potential=args.potential,
+                        prototypes=args.prototypes or "auto", reference=args.reference,
+                        data_dir=args.data_dir)  # fmt: skip
+        print(res)
+        if res.error is None:
+            dft = ("not on record" if res.dft_e_above_hull is None
+                   else f"{res.dft_e_above_hull:.3f} eV/atom")  # fmt: skip
+            print(f"  E_hull {res.e_above_hull:+.3f} eV/atom (DFT: {dft}); formation energy "
+                  f"{res.formation_energy:.3f} eV/atom; hull there "
+                  f"{res.reference.get('hull_energy', float('nan')):.3f} eV/atom")
+            print("  tried: " + ", ".join(
+                f"{r.prototype} {r.energy_per_atom:.3f} eV/atom" if r.error is None
+                else f"{r.prototype} ({r.error})" for r in res.tried.itertuples()))
+        for w in res.warnings:
+            print(f"  warning: {w}")
+        if not args.no_plot and res.error is None:
+            import matplotlib.pyplot as plt
+            from IPython.display import display
+
+            from .widgets.stability_plot import stability_plot
+
+            with plt.ioff():
+                fig = stability_plot(res)
+            display(fig)
+            plt.close(fig)
+        return None
 
     # ------------------------------------------------------------ campaign
     def _campaign_for(self, args: argparse.Namespace) -> tuple[Any, bool]:

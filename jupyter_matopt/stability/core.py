@@ -40,6 +40,8 @@ class StabilityResult:
         warnings: Sentences such as a sparse reference hull.
         error: None, or why no estimate could be made.
         seconds: Wall time of the relaxations (0 when all came from the cache).
+        elements: The potential's elemental reference energies (eV/atom) and structures.
+        hull: The :class:`ReferenceHull` used (for plots), or None.
     """
 
     composition: str
@@ -56,6 +58,7 @@ class StabilityResult:
     error: str | None = None
     seconds: float = 0.0
     elements: dict[str, Any] = field(default_factory=dict)
+    hull: ReferenceHull | None = field(default=None, repr=False)
 
     @property
     def stable(self) -> bool | None:
@@ -112,6 +115,7 @@ def _finish(task: dict[str, Any], raw: dict[str, Any], hull: ReferenceHull | Non
                           or potential, error=raw.get("error"), seconds=float(raw["seconds"]))  # fmt: skip
     res.tried = pd.DataFrame(raw.get("tried") or [], columns=None)
     res.elements = raw.get("elements") or {}
+    res.hull = hull
     if hull is not None:
         res.dft_formation_energy = hull.formation_energy(fr)
         res.dft_e_above_hull = hull.dft_e_above_hull(fr)

@@ -150,3 +150,36 @@ def test_screen_stability_filter_runs_on_the_top_k(cache_dir: Path, nial) -> Non
     assert list(got["formula"]) == ["Ni0.5Al0.5"]
     assert got["e_above_hull"].iloc[0] == pytest.approx(nial.e_above_hull)
     assert got.attrs["n_stability_checked"] == 3 and list(got["rank"]) == [1]
+
+
+def test_magic_prints_the_estimate_and_plots(data_dir, tmp_path: Path, monkeypatch, capsys) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    if not (data_dir / "crabnet_benchmark" / "CritExam__Ef" / "train.csv").is_file():
+        pytest.skip(f"crabnet_benchmark not found in {data_dir}")
+    monkeypatch.setenv("MATOPT_CACHE_DIR", str(tmp_path))
+    InteractiveShell.clear_instance()
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=cfg)
+    try:
+        shell.run_cell("%load_ext jupyter_matopt", store_history=False).raise_error()
+        shown = []
+        monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+        res = shell.run_cell(
+            f"%matopt stability NiAl --prototypes cscl --data-dir {data_dir}", store_history=False
+        )
+        res.raise_error()
+        out = capsys.readouterr().out
+        assert "StabilityResult(Ni0.5Al0.5: E_hull" in out and "tried: cscl" in out
+        assert "DFT: 0.000 eV/atom" in out  # B2 NiAl is on MP's hull
+        assert len(shown) == 1 and type(shown[0]).__name__ == "Figure"
+        assert list((tmp_path / "stability").glob("*.json"))  # the default cache was used
+        bad = shell.run_cell("%matopt stability NiAl --potential mace", store_history=False)
+        assert bad.error_in_exec is not None and "invalid choice" in str(bad.error_in_exec)
+    finally:
+        InteractiveShell.clear_instance()
