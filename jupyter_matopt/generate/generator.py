@@ -98,6 +98,8 @@ class CompositionGenerator:
         max_atoms: Largest formula unit when snapping (default: the 95th percentile of the
             training formulas', at least 8, at most 30).
         snap_tol: Largest change of any fraction when snapping.
+        focus_share: Share of best training rows whose latent codes get their own mixture
+            for ``sample(..., focus="max"|"min")``.
         seed: Seed of the initialization and of training.
         callback: ``callback(event, done, total, message)`` progress hook.
 
@@ -123,6 +125,7 @@ class CompositionGenerator:
         snap: bool | Literal["auto"] = "auto",
         max_atoms: int | None = None,
         snap_tol: float = 0.03,
+        focus_share: float = 0.2,
         seed: int = 0,
         callback: Callable[[str, int, int | None, str], None] | None = None,
     ) -> None:
@@ -152,6 +155,9 @@ class CompositionGenerator:
         if not (0 < snap_tol < 0.5):
             raise GenerateError(f"snap_tol must be in (0, 0.5), got {snap_tol!r}")
         self.snap_tol = float(snap_tol)
+        if not (0 < focus_share < 1):
+            raise GenerateError(f"focus_share must be in (0, 1), got {focus_share!r}")
+        self.focus_share = float(focus_share)
         self.seed = int(seed)
         self.callback = callback
         self.fitted_ = False
@@ -346,13 +352,22 @@ class CompositionGenerator:
                            softmax(self.decoder_.forward(np.hstack([Z, C]))))
         from sklearn.mixture import GaussianMixture
 
-        m = max(1, min(self.n_mixture, n // 10))
-        gmm = GaussianMixture(n_components=m, covariance_type="full", reg_covar=1e-4,
-                              random_state=self.seed, n_init=1, max_iter=200)
-        gmm.fit(Z)
-        self.gmm_weights_ = gmm.weights_
-        self.gmm_means_ = gmm.means_
-        self.gmm_chol_ = np.linalg.cholesky(gmm.covariances_)
+        def mixture(Zs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            m = max(1, min(self.n_mixture, len(Zs) // 10))
+            gmm = GaussianMixture(n_components=m, covariance_type="full", reg_covar=1e-4,
+                                  random_state=self.seed, n_init=1, max_iter=200)
+            gmm.fit(Zs)
+            return gmm.weights_, gmm.means_, np.linalg.cholesky(gmm.covariances_)
+
+        self.gmm_weights_, self.gmm_means_, self.gmm_chol_ = mixture(Z)
+        # focused mixtures: fitted to the codes of the best fifth of the training rows, for
+        # sampling where high (or low) property values live
+        self.focus_mixtures_: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        if yy is not None and np.isfinite(yy).all() and n >= 50:
+            for key, sel in (("max", yy >= np.quantile(yy, 1.0 - self.focus_share)),
+                             ("min", yy <= np.quantile(yy, self.focus_share))):
+                if sel.sum() >= 10:
+                    self.focus_mixtures_[key] = mixture(Z[sel])
         self._progress("done", steps, steps, "fitted")
         return self
 
@@ -429,14 +444,23 @@ class CompositionGenerator:
         return softmax(self.decoder_.forward(np.hstack([Z, c])))
 
     # ------------------------------------------------------------------ sample
-    def sample_latent(self, n: int, *, seed: int | np.random.Generator | None = None
-                      ) -> np.ndarray:
-        """Draws from the latent Gaussian mixture, ``(n, latent_dim)``."""
+    def sample_latent(self, n: int, *, seed: int | np.random.Generator | None = None,
+                      focus: str | None = None) -> np.ndarray:
+        """Draws from the latent Gaussian mixture, ``(n, latent_dim)``; ``focus="max"`` or
+        ``"min"`` draws from the mixture of the best ``focus_share`` of the training rows."""
         self._require_fit()
+        if focus is None:
+            w, mu, ch = self.gmm_weights_, self.gmm_means_, self.gmm_chol_
+        elif focus in self.focus_mixtures_:
+            w, mu, ch = self.focus_mixtures_[focus]
+        else:
+            raise GenerateError(
+                f"focus must be None, or 'max'/'min' on a generator fitted with the property "
+                f"(at least 50 rows); available: {sorted(self.focus_mixtures_)}, got {focus!r}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        comp = rng.choice(len(self.gmm_weights_), size=n, p=self.gmm_weights_)
+        comp = rng.choice(len(w), size=n, p=w)
         eps = rng.standard_normal((n, self.latent_dim_))
-        return self.gmm_means_[comp] + np.einsum("nij,nj->ni", self.gmm_chol_[comp], eps)
+        return mu[comp] + np.einsum("nij,nj->ni", ch[comp], eps)
 
     def _postprocess(self, P: np.ndarray, space: CompositionSpace | None) -> np.ndarray:
         """Sparsify, snap, project into the space; rows over the output columns."""
@@ -469,18 +493,21 @@ class CompositionGenerator:
 
     def sample_fractions(self, n: int, *, seed: int | np.random.Generator | None = None,
                          condition: float | None = None,
-                         space: CompositionSpace | None = None) -> np.ndarray:
+                         space: CompositionSpace | None = None,
+                         focus: str | None = None) -> np.ndarray:
         """``n`` distinct candidate fraction rows over :attr:`elements` (fewer only when the
-        constraints admit fewer distinct compositions). The CandidateGenerator protocol."""
+        constraints admit fewer distinct compositions). The CandidateGenerator protocol;
+        the options are as in :meth:`sample`."""
         from threadpoolctl import threadpool_limits
 
         # one BLAS thread: faster for these small matrices, and equal seeds give equal bits
         with threadpool_limits(1, user_api="blas"):
-            return self._sample_fractions(n, seed=seed, condition=condition, space=space)
+            return self._sample_fractions(n, seed=seed, condition=condition, space=space,
+                                          focus=focus)
 
     def _sample_fractions(self, n: int, *, seed: int | np.random.Generator | None,
-                          condition: float | None, space: CompositionSpace | None
-                          ) -> np.ndarray:
+                          condition: float | None, space: CompositionSpace | None,
+                          focus: str | None) -> np.ndarray:
         n = _positive_int("n", n)
         self._require_fit()
         space = self.space if space is None else space
@@ -494,7 +521,7 @@ class CompositionGenerator:
         drawn = kept = 0
         for _ in range(20):
             m = int(1.3 * (n - kept)) + 16
-            X = self._postprocess(self.decode(self.sample_latent(m, seed=rng),
+            X = self._postprocess(self.decode(self.sample_latent(m, seed=rng, focus=focus),
                                               condition=condition), space)
             drawn += m
             keys = row_keys(X) if len(X) else []
@@ -511,7 +538,8 @@ class CompositionGenerator:
         return np.vstack(out) if out else np.zeros((0, len(self.elements)))
 
     def sample(self, n: int, *, seed: int | None = None, condition: float | None = None,
-               space: CompositionSpace | None = None) -> pd.DataFrame:
+               space: CompositionSpace | None = None, focus: str | None = None
+               ) -> pd.DataFrame:
         """``n`` new candidate compositions.
 
         Args:
@@ -520,12 +548,15 @@ class CompositionGenerator:
             condition: Property value to generate at (conditional generators; default the
                 training set's 95th percentile).
             space: Constraints for this draw (default: the generator's ``space``).
+            focus: ``"max"`` or ``"min"``: sample the latent mixture fitted to the codes of
+                the training rows with the highest (lowest) ``focus_share`` of the property,
+                instead of all of them.
 
         Returns:
             A DataFrame with one fraction column per element of :attr:`elements` and a
             ``formula`` column. ``attrs["drawn"]`` holds how many decoded points it took.
         """
-        X = self.sample_fractions(n, seed=seed, condition=condition, space=space)
+        X = self.sample_fractions(n, seed=seed, condition=condition, space=space, focus=focus)
         cols = list(self.elements if space is None else space.components)
         df = pd.DataFrame(X, columns=cols)
         df["formula"] = formulas(X, cols, integer=self.snap_)

@@ -81,6 +81,7 @@ def rank_candidates(
     space: Any = None,
     training: Any = None,
     rules: bool = True,
+    focus: str | None = "auto",
     callback: Callable[[str, int, int | None, str], None] | None = None,
 ) -> pd.DataFrame:
     """Draw candidates from a generator and rank them by mean and uncertainty.
@@ -110,6 +111,9 @@ def rank_candidates(
         training: Training compositions for the novelty columns (default: the generator's
             own training set when it has one).
         rules: Add the plausibility columns (:func:`jupyter_matopt.rules.plausibility`).
+        focus: ``"auto"``: with ``target="max"``/``"min"`` and a CompositionGenerator fitted
+            with the property, draw from its latent mixture of the best training rows
+            (``sample(..., focus=target)``); None: from the whole mixture.
         callback: ``callback(event, done, total, message)`` progress hook.
 
     Returns:
@@ -143,12 +147,19 @@ def rank_candidates(
                             f"(a fitted CompositionGenerator); got {type(generator).__name__}")
     if callback:
         callback("candidates", 0, n_samples, "sampling")
+    ours = getattr(generator, "fitted_", False) and hasattr(generator, "focus_mixtures_")
+    fkw: dict[str, Any] = {}
+    if ours and focus == "auto" and tgt in generator.focus_mixtures_:
+        fkw["focus"] = tgt
+    elif ours and focus not in (None, "auto"):
+        fkw["focus"] = focus
     if space is None:
         elements = list(generator.elements)
-        X = np.asarray(generator.sample_fractions(int(n_samples), seed=seed), dtype=float)
-    elif getattr(generator, "fitted_", False) and hasattr(generator, "min_components_"):
+        X = np.asarray(generator.sample_fractions(int(n_samples), seed=seed, **fkw),
+                       dtype=float)
+    elif ours:
         elements = list(space.components)
-        X = generator.sample_fractions(int(n_samples), seed=seed, space=space)
+        X = generator.sample_fractions(int(n_samples), seed=seed, space=space, **fkw)
     else:
         from ..optimize.generators import on_components
 

@@ -164,3 +164,17 @@ def test_bad_input_errors(mpea) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(GenerateError, match="positive integer"):
         g.sample(0)
     assert isinstance(g.sample(5, seed=1), pd.DataFrame)
+
+
+def test_focused_sampling_moves_towards_the_best_rows(mpea) -> None:  # type: ignore[no-untyped-def]
+    from jupyter_matopt.core.composition import fractions_matrix
+
+    X, els = fractions_matrix(mpea.compositions)
+    al = X[:, els.index("Al")] / X.sum(axis=1)  # a transparent property: the Al share
+    g = CompositionGenerator(n_steps=150, seed=0).fit(mpea.compositions, y=al)
+    plain = g.sample(400, seed=0)["Al"].mean()
+    high = g.sample(400, seed=0, focus="max")["Al"].mean()
+    low = g.sample(400, seed=0, focus="min")["Al"].mean()
+    assert low < plain < high
+    with pytest.raises(GenerateError, match="focus"):
+        g.sample(5, focus="best")
