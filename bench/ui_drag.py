@@ -6,10 +6,11 @@ train`` with its defaults, the Al-Fe-Ni space on a 1 % grid) and two sliders wid
 
 * **drag -> prediction**: the model-backed sliders. Each of the N drags sets a slider in the
   page (an ``input`` event, the browser's rebalance, then ``change``, the release) and the
-  clock stops when the view shows the new prediction (its text changed and the box is no
-  longer marked busy): the view's send, the comm, the kernel's repair, featurize, predict,
-  std and domain, the messages back and the redraw (the TreeSHAP contributions follow on
-  the kernel's next loop turn and are waited for before the next drag, not timed). The
+  clock stops when the view shows the prediction for the new composition (the kernel tags
+  each prediction with its formula): the view's send, the comm, the kernel's repair,
+  featurize, predict, std and domain, the messages back and the redraw (the TreeSHAP
+  contributions follow on the kernel's next loop turn and are waited for before the next
+  drag, not timed). The
   model's cache is off, so every drag is a cache miss.
 * **echo (reference 1)**: the same drags on sliders without a model: the comm round trip of a
   trait echo (fractions in, repaired fractions and formula back), no prediction.
@@ -104,7 +105,11 @@ async ([index, element, value, mode, timeoutMs]) => {
   });
   obs.observe(pred, { attributes: true, attributeFilter: ['class'], attributeOldValue: true });
   const busy = () => pred.classList.contains('jp-matopt-busy');
-  const done = () => mode === 'prediction' ? sawBusy && !busy() : formula.value !== beforeFormula;
+  // the kernel tags each prediction with the formula it is for
+  const beforePred = pred.dataset.formula;
+  const done = () => mode === 'prediction'
+    ? (pred.dataset.formula !== beforePred && !busy()) || (sawBusy && !busy())
+    : formula.value !== beforeFormula;
   const t0 = performance.now();
   range.value = String(value);
   range.dispatchEvent(new Event('input', { bubbles: true }));

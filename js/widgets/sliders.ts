@@ -41,6 +41,7 @@ interface Prediction {
   explained?: string;
   absent?: string[];
   explaining?: boolean;
+  formula?: string;
 }
 
 interface Economics {
@@ -390,6 +391,7 @@ function render({ model, el }: RenderProps): () => void {
       return;
     }
     predBox.style.display = '';
+    predBox.dataset.formula = p.formula ?? '';
     const units = p.units ? ` ${p.units}` : '';
     const main = h('div', { class: 'jp-matopt-pred-main' }, [
       `${p.target ?? 'prediction'}: ${p.mean === null ? '–' : fmtPair(p.mean, p.std)}` + units

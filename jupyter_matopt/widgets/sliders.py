@@ -255,15 +255,17 @@ class CompositionSliders(anywidget.AnyWidget):
 
     def _apply(self, fractions: Mapping[str, float], *, formula: str | None = None) -> None:
         """Set fractions and formula together, then update the prediction."""
-        self._guard = True
-        try:
-            with self.hold_sync():
+        # one message to the view for the composition, its price line and its prediction:
+        # each message is a trip through the server and the lab's widget manager
+        with self.hold_sync():
+            self._guard = True
+            try:
                 self.fractions = {e: float(fractions.get(e, 0.0)) for e in self.elements}
                 self.formula = formula if formula is not None else _formula(self.fractions)
-        finally:
-            self._guard = False
-        self._update_economics()
-        self._update_prediction()
+            finally:
+                self._guard = False
+            self._update_economics()
+            self._update_prediction()
 
     def _update_economics(self) -> None:
         try:
@@ -387,7 +389,8 @@ class CompositionSliders(anywidget.AnyWidget):
             self.busy = False
 
     def _show(self, prediction: dict[str, Any]) -> None:
-        self.prediction = prediction
+        # the composition it is for, so a view (or a test) can tell a new answer from an old
+        self.prediction = {**prediction, "formula": self.formula}
         if prediction.get("mean") is None:
             self.error = (
                 f"prediction failed: the model gives no finite value for {self.formula} "
