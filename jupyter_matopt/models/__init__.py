@@ -10,8 +10,13 @@ Quick use::
     model.explain("Fe0.7Cr0.2Ni0.1").per_element
     model.save("steel_model"); mo.PropertyModel.load("steel_model")
 
-Backends report progress through plain ``callback(done, total, message)`` callables; nothing
-here imports a Jupyter library.
+Progress goes through plain ``callback(event, done, total, message)`` callables (see
+:mod:`jupyter_matopt._progress`); nothing here imports a Jupyter library.
+
+Plugging in: any fitted model offering :class:`FractionModel` works with screening, inverse
+design, campaigns, the widgets and :func:`cross_validate` (as a
+:class:`FractionModelFactory`); a new learner behind ``PropertyModel`` is a backend
+(:mod:`jupyter_matopt.models.backends`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from ._evaluation import (
 from ._explain import Explanation
 from ._model import DEFAULT_PRESET, RF_DEFAULTS, XGB_DEFAULTS, PropertyModel
 from ._persist import FORMAT_VERSION, load_model, save_model
+from .backends import available_backends, get_backend, register_backend
+from .protocol import FractionModel, FractionModelFactory, check_fraction_model
 
 __all__ = [
     "CVReport",
@@ -38,6 +45,8 @@ __all__ = [
     "DomainModel",
     "Explanation",
     "FORMAT_VERSION",
+    "FractionModel",
+    "FractionModelFactory",
     "MATBENCH_SEED",
     "ModelError",
     "ModelFileError",
@@ -46,12 +55,16 @@ __all__ = [
     "PropertyModel",
     "RF_DEFAULTS",
     "XGB_DEFAULTS",
+    "available_backends",
+    "check_fraction_model",
     "compare_protocols",
     "coverage",
     "cross_validate",
     "fit_std_calibration",
+    "get_backend",
     "load_model",
     "make_splits",
     "matbench_folds",
+    "register_backend",
     "save_model",
 ]

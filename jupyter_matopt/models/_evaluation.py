@@ -17,17 +17,15 @@ Protocols:
 
 from __future__ import annotations
 
-import html
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from .._progress import as_progress
 from ._calibration import (
     apply_branch_calibration,
     apply_calibration,
@@ -37,9 +35,13 @@ from ._calibration import (
     fit_std_calibration,
 )
 from ._errors import ModelError
+from ._folds import FoldRunner as _FoldRunner
+from ._report import CVReport
 
 if TYPE_CHECKING:
-    from ._model import PropertyModel, _Prepared
+    from ._inputs import Prepared as _Prepared
+    from ._model import PropertyModel
+    from .protocol import FractionModelFactory
 
 __all__ = [
     "CVReport",
@@ -192,125 +194,6 @@ def make_splits(
     return splits
 
 
-@dataclass
-class CVReport:
-    """Results of a cross-validation.
-
-    Attributes:
-        protocol: The protocol name.
-        task: ``"regression"`` or ``"classification"``.
-        target, units: What was predicted.
-        summary: Metrics averaged over folds (``mae``, ``rmse``, ``r2`` with ``*_std``; or
-            ``roc_auc`` (from probabilities), ``roc_auc_labels`` (from predicted labels, as
-            Matbench scores), ``accuracy``), coverage, in-domain share, time.
-        folds: One row per fold (``fold``, ``split``, sizes, metrics, seconds).
-        parity: One row per held-out prediction (``row``, ``composition``, ``fold``, ``split``,
-            ``y_true``, ``y_pred``, ``y_std``, ``y_std_raw``, ``in_domain``, ``distance``;
-            classification adds ``proba``).
-        calibration: Regression: ``coverage_68``/``coverage_95`` of the calibrated std (the
-            calibration of each fold fitted on the other folds' residuals, so the numbers are
-            honest), ``raw_coverage_*`` of the raw ensemble spread, and ``std_scale`` /
-            ``std_floor`` fitted on all folds. Zero-inflated models are calibrated per branch
-            (rows predicted 0 get ``zero_std_scale``/``zero_std_floor``) and add
-            ``predicted_zero_share`` and the coverages of each branch
-            (``predicted_zero_coverage_*``, ``predicted_nonzero_coverage_*``).
-            Classification: Brier score and ECE.
-        training_hash: sha256 of the data (matches a model fitted on the same data).
-        seconds: Wall time.
-    """
-
-    protocol: str
-    task: str
-    target: str
-    units: str
-    summary: dict[str, Any]
-    folds: pd.DataFrame
-    parity: pd.DataFrame
-    calibration: dict[str, Any]
-    training_hash: str = ""
-    seconds: float = 0.0
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self, *, parity: bool = True) -> dict[str, Any]:
-        """JSON-able dictionary (NaN becomes None)."""
-
-        def clean(x: Any) -> Any:
-            if isinstance(x, dict):
-                return {str(k): clean(v) for k, v in x.items()}
-            if isinstance(x, (list, tuple)):
-                return [clean(v) for v in x]
-            if isinstance(x, (np.floating, float)):
-                return float(x) if np.isfinite(x) else None
-            if isinstance(x, (np.integer,)):
-                return int(x)
-            if isinstance(x, np.bool_):
-                return bool(x)
-            return x
-
-        out = {
-            "protocol": self.protocol,
-            "task": self.task,
-            "target": self.target,
-            "units": self.units,
-            "summary": self.summary,
-            "folds": self.folds.to_dict(orient="records"),
-            "calibration": self.calibration,
-            "training_hash": self.training_hash,
-            "seconds": self.seconds,
-            "params": self.params,
-        }
-        if parity:
-            out["parity"] = self.parity.to_dict(orient="list")
-        return clean(json.loads(json.dumps(out, default=_json_default)))
-
-    def __repr__(self) -> str:
-        keys = (
-            ("mae", "rmse", "r2")
-            if self.task == "regression"
-            else ("roc_auc", "roc_auc_labels", "accuracy")
-        )
-        metrics = ", ".join(
-            f"{k} {self.summary[k]:.4g} ± {self.summary.get(k + '_std', float('nan')):.2g}"
-            for k in keys
-            if k in self.summary
-        )
-        cal = ""
-        if self.task == "regression":
-            cal = (
-                f"; coverage 68%: {self.calibration.get('coverage_68', float('nan')):.2f}, "
-                f"95%: {self.calibration.get('coverage_95', float('nan')):.2f}"
-            )
-        return (
-            f"CVReport({self.protocol}, {len(self.folds)} folds, {self.target!r}: {metrics}{cal})"
-        )
-
-    def _repr_html_(self) -> str:
-        unit = f" [{html.escape(self.units)}]" if self.units else ""
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{_fmt(v)}</td></tr>"
-            for k, v in {**self.summary, **self.calibration}.items()
-        )
-        return (
-            f"<div class='jp-matopt-cvreport'><b>{html.escape(self.protocol)} cross-validation"
-            f"</b> of {html.escape(self.target)}{unit} ({self.task})<table>{rows}</table>"
-            f"{self.folds.to_html(index=False, float_format=lambda v: f'{v:.4g}')}</div>"
-        )
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, (float, np.floating)):
-        return f"{v:.4g}"
-    return html.escape(str(v))
-
-
-def _json_default(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return str(x)
-
-
 def _fold_metrics(
     task: str, y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None, threshold: float
 ) -> dict[str, float]:
@@ -349,12 +232,9 @@ def _cross_validate_prepared(
 
     t0 = time.perf_counter()
     protocol = _resolve_protocol(protocol)
-    probe = model._clone_for_fold()
-    probe._check_options()
-    task = probe._resolve_task(np.asarray(P.y), info.get("task"))
-    probe.task_ = task
-    y_enc = probe._encode_y(np.asarray(P.y))
-    names = [*feature_labels(model.preset), *info.get("conditions", [])]
+    runner = _FoldRunner(model, P, info)
+    task, y_enc = runner.task, runner.y_enc
+    names = [*feature_labels(runner.preset), *info.get("conditions", [])]
     ef = set(feature_labels("element_fraction"))
     desc_cols = [i for i, nm in enumerate(names) if nm not in ef]
     splits = make_splits(
@@ -362,13 +242,14 @@ def _cross_validate_prepared(
         P,
         y_enc,
         task=task,
-        seed=int(model.seed),
+        seed=runner.seed,
         n_splits=n_splits,
         elements=elements,
         n_elements=n_elements,
         n_clusters=n_clusters,
         descriptor_columns=desc_cols,
     )
+    progress = as_progress(callback)
     fold_rows: list[dict[str, Any]] = []
     parts: list[pd.DataFrame] = []
     raw_by_fold: list[tuple[np.ndarray, np.ndarray]] = []
@@ -376,14 +257,7 @@ def _cross_validate_prepared(
     zero_by_fold: list[np.ndarray | None] = []
     for f, (tr, te, label) in enumerate(splits):
         t1 = time.perf_counter()
-        m = model._clone_for_fold()
-        m._fit_prepared(P.take(tr), info, level="cv")
-        Fte = P.F[te]
-        if task == "regression":
-            value, spread, zb = m._predict_raw_branches(Fte)
-        else:
-            value, spread = m._predict_features(Fte, calibrated=False)
-        flags, dist, _ = m.domain_.assess(Fte, [P.row_elements[i] for i in te])
+        value, spread, zb, flags, dist, m = runner.run(tr, te)
         yt = y_enc[te]
         part = pd.DataFrame(
             {
@@ -420,8 +294,7 @@ def _cross_validate_prepared(
                 "seconds": time.perf_counter() - t1,
             }
         )
-        if callback is not None:
-            callback(f + 1, len(splits), f"{protocol}: {label} done")
+        progress("cv", f + 1, len(splits), f"{protocol}: {label} done")
     parity = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     folds = pd.DataFrame(fold_rows)
     calibration: dict[str, Any]
@@ -525,7 +398,7 @@ def _cross_validate_prepared(
     summary["in_domain_share"] = float(parity["in_domain"].mean()) if len(parity) else float("nan")
     seconds = time.perf_counter() - t0
     summary["seconds"] = seconds
-    from ._model import _training_hash
+    from ._inputs import training_hash as _training_hash
 
     cond = (
         P.F[:, len(names) - len(info.get("conditions", [])) :] if info.get("conditions") else None
@@ -542,15 +415,22 @@ def _cross_validate_prepared(
         calibration=calibration,
         training_hash=_training_hash(P.formulas, yh, cond),
         seconds=seconds,
-        params={
-            k: v
-            for k, v in model.get_params().items()
-            if isinstance(v, (str, int, float, bool, type(None), dict))
-        },
+        params=runner.params(),
     )
 
 
-def _prepare_data(model: PropertyModel, data: Any) -> tuple[_Prepared, dict[str, Any]]:
+def _prepare_data(model: Any, data: Any) -> tuple[_Prepared, dict[str, Any]]:
+    from ._model import PropertyModel
+    from .protocol import is_fraction_model
+
+    if not isinstance(model, PropertyModel):
+        if not callable(model) or is_fraction_model(model):
+            raise ModelError(
+                "cross_validate needs a PropertyModel configuration or a factory "
+                "factory(X, elements, y, conditions) that fits and returns a FractionModel "
+                f"(jupyter_matopt.models.FractionModelFactory); got {type(model).__name__}"
+            )
+        model = PropertyModel()  # only featurizes, with the default preset (for the splits)
     model._check_options()
     if isinstance(data, tuple):
         if len(data) == 2:
@@ -572,7 +452,7 @@ def _prepare_data(model: PropertyModel, data: Any) -> tuple[_Prepared, dict[str,
 
 
 def cross_validate(
-    model: PropertyModel,
+    model: PropertyModel | FractionModelFactory,
     data: Any,
     protocol: str = "matbench",
     *,
@@ -585,7 +465,9 @@ def cross_validate(
     """Cross-validate a model configuration (a fresh clone is fitted on each training fold).
 
     Args:
-        model: The configuration (its fitted state, if any, is not used or changed). With
+        model: The configuration (its fitted state, if any, is not used or changed), or a
+            :class:`~jupyter_matopt.models.FractionModelFactory` ``factory(X, elements, y,
+            conditions)`` fitting any model that implements the FractionModel contract. With
             ``tune=True`` every fold is tuned by inner CV on its own training rows;
             parameters from an earlier :meth:`PropertyModel.tune` call are *not* carried into
             the folds (they were chosen with the test rows).
@@ -595,7 +477,8 @@ def cross_validate(
         elements: Elements to leave out (``"leave-element-out"``; default the most common).
         n_elements: How many elements to leave out when ``elements`` is None.
         n_clusters: Clusters for ``"leave-cluster-out"``.
-        callback: ``callback(done, total, message)`` after each fold.
+        callback: ``callback(event, done, total, message)`` after each fold (the older
+            ``callback(done, total, message)`` also works).
 
     Returns:
         A :class:`CVReport`.

@@ -14,7 +14,7 @@ from ..core import parse_composition, to_formula
 from ..core.elements import ATOMIC_NUMBER
 from ._errors import ModelError
 
-__all__ = ["Prepared", "is_dataset", "as_items", "parse_items", "condition_array",
+__all__ = ["Prepared", "prepare", "is_dataset", "as_items", "parse_items", "condition_array",
            "condition_names_of", "training_hash", "column_stats"]
 
 
@@ -179,3 +179,62 @@ def column_stats(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = Z.sum(axis=0) / np.maximum(cnt, 1)
     var = (np.where(ok, F - mean, 0.0) ** 2).sum(axis=0) / np.maximum(cnt, 1)
     return mean, np.sqrt(var)
+
+
+def prepare(
+    X: Any,
+    y: Any = None,
+    conditions: Any = None,
+    *,
+    preset: str,
+    condition_names: Sequence[str] | None,
+    need_y: bool,
+) -> tuple[Prepared, dict[str, Any]]:
+    """Featurize inputs (a Dataset, or compositions with y and conditions)."""
+    from ..features import featurize
+
+    info: dict[str, Any] = {"target": "target", "units": "", "task": None, "conditions": []}
+    groups = None
+    if is_dataset(X):
+        ds = X
+        if y is not None:
+            raise ModelError("pass either a Dataset or (compositions, y), not both")
+        items = ds.compositions
+        y_arr = ds.y if need_y else None
+        names = list(ds.conditions) if condition_names is None else list(condition_names)
+        cond_src = ds.frame[names] if names else None
+        if conditions is not None:
+            cond_src = conditions
+        info.update(target=ds.target, units=ds.units, task=ds.task, conditions=names)
+        groups = np.asarray(ds.groups)
+    else:
+        items = as_items(X)
+        if need_y:
+            if y is None:
+                raise ModelError(
+                    "fit needs targets: fit(dataset) or fit(compositions, y, conditions=...)"
+                )
+            y_arr = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+            y_arr = y_arr.reshape(-1) if y_arr.ndim > 1 and y_arr.shape[-1] == 1 else y_arr
+            if y_arr.ndim != 1 or y_arr.shape[0] != len(items):
+                raise ModelError(
+                    f"y must have one value per composition ({len(items)}), got shape "
+                    f"{np.shape(y_arr)}"
+                )
+            if isinstance(y, pd.Series) and y.name is not None:
+                info["target"] = str(y.name)
+        else:
+            y_arr = None
+        if condition_names is None:
+            names = condition_names_of(conditions)
+        else:
+            names = list(condition_names)
+        cond_src = conditions
+        info["conditions"] = names
+    if len(items) == 0:
+        raise ModelError("no compositions given")
+    formulas, row_elements = parse_items(items)
+    F_comp = featurize(items, preset=preset).to_numpy(dtype=np.float64)
+    C = condition_array(cond_src, len(items), names, where="conditions")
+    F = np.hstack([F_comp, C]) if C.shape[1] else F_comp
+    return Prepared(F, y_arr, formulas, row_elements, groups), info

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from ..core import CompositionError
+from ._backend_glue import BackendMixin
 from ._calibration import apply_calibration
 from ._errors import ModelError, NotFittedError
 from ._explaining import ExplainMixin
@@ -24,16 +24,17 @@ from ._fitting import FittingMixin
 from ._inputs import Prepared as _Prepared
 from ._inputs import as_items as _as_items
 from ._inputs import column_stats as _column_stats
-from ._inputs import condition_array, condition_names_of
+from ._inputs import condition_array, prepare
 from ._inputs import is_dataset as _is_dataset
 from ._inputs import parse_items as _parse_items
 from ._inputs import training_hash as _training_hash
+from ._options import check_options
 from ._tuning import TuneDescriptor, TuningMixin
 from ._zero_inflation import ZeroInflationMixin
 from ._zero_inflation import sigmoid as _sigmoid
 from ._zero_inflation import zero_branch as _zero_branch
 from ._zero_inflation import zi_combine as _zi_combine
-from .backends import ModelBackend, available_backends, make_backend
+from .backends import ModelBackend
 from .backends.rf import RF_DEFAULTS
 from .backends.xgboost import XGB_DEFAULTS, default_jobs, usable_cores
 
@@ -57,7 +58,7 @@ Callback = Callable[..., Any]
 DEFAULT_PRESET = "magpie+alloy+element_fraction"
 
 class PropertyModel(  # type: ignore[misc]
-    FittingMixin, ZeroInflationMixin, TuningMixin, ExplainMixin, BaseEstimator
+    BackendMixin, FittingMixin, ZeroInflationMixin, TuningMixin, ExplainMixin, BaseEstimator
 ):
     """Predict a property (regression) or a class (binary classification) from composition.
 
@@ -201,60 +202,7 @@ class PropertyModel(  # type: ignore[misc]
 
     # ================================================================== validation
     def _check_options(self) -> None:
-        spec = self._backend_spec()
-        if not isinstance(spec, ModelBackend) and spec not in available_backends():
-            name = "backend" if self.backend is not None else "estimator"
-            raise ModelError(
-                f"{name} must be one of {list(available_backends())} or a ModelBackend "
-                f"object, got {spec!r}"
-            )
-        if self.task not in ("auto", "regression", "classification"):
-            raise ModelError(
-                f"task must be 'auto', 'regression' or 'classification', got {self.task!r}"
-            )
-        if not isinstance(self.n_ensemble, (int, np.integer)) or self.n_ensemble < 1:
-            raise ModelError(f"n_ensemble must be a positive integer, got {self.n_ensemble!r}")
-        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool):
-            raise ModelError(f"seed must be an integer, got {self.seed!r}")
-        if self.params is not None and not isinstance(self.params, Mapping):
-            raise ModelError(f"params must be a dict of hyperparameters, got {self.params!r}")
-        self._new_backend().check_params(str(self.task))
-        if not isinstance(self.__dict__.get("_tune_flag", False), (bool, np.bool_)):
-            raise ModelError(f"tune must be True or False, got {self._tune_flag!r}")
-        if self.calibrate not in (True, False, "auto"):
-            raise ModelError(f"calibrate must be True, False or 'auto', got {self.calibrate!r}")
-        thr = self.decision_threshold
-        if thr not in ("auto", "balanced") and not (
-            isinstance(thr, (int, float)) and not isinstance(thr, bool) and 0.0 < float(thr) < 1.0
-        ):
-            raise ModelError(
-                "decision_threshold must be 'auto', 'balanced' or a probability in (0, 1), got "
-                f"{thr!r}"
-            )
-        if (
-            self.zero_inflated not in (True, False, "auto")
-            or isinstance(self.zero_inflated, (int, float))
-            and not isinstance(self.zero_inflated, bool)
-        ):
-            raise ModelError(
-                f"zero_inflated must be True, False or 'auto', got {self.zero_inflated!r}"
-            )
-        if not (0.0 < float(self.domain_quantile) <= 1.0):
-            raise ModelError(f"domain_quantile must be in (0, 1], got {self.domain_quantile!r}")
-        if self.n_jobs is not None and (
-            not isinstance(self.n_jobs, (int, np.integer))
-            or isinstance(self.n_jobs, bool)
-            or self.n_jobs < 1
-        ):
-            raise ModelError(f"n_jobs must be a positive integer or None, got {self.n_jobs!r}")
-        if int(self.domain_k) < 1:
-            raise ModelError(f"domain_k must be >= 1, got {self.domain_k!r}")
-        from ..features import feature_labels
-
-        try:
-            feature_labels(self.preset)
-        except CompositionError as exc:
-            raise ModelError(f"preset: {exc}") from None
+        check_options(self)
 
     def _check_fitted(self) -> None:
         if "backend_" not in self.__dict__:
@@ -266,165 +214,12 @@ class PropertyModel(  # type: ignore[misc]
     def __sklearn_is_fitted__(self) -> bool:
         return "backend_" in self.__dict__
 
-    # ================================================================== backend
-    def _backend_spec(self) -> str | ModelBackend:
-        return self.backend if self.backend is not None else self.estimator
-
-    @property
-    def backend_name_(self) -> str:
-        """Registry name of the backend (stored in model files)."""
-        spec = self._backend_spec()
-        return spec.name if isinstance(spec, ModelBackend) else str(spec)
-
-    def _new_backend(self, params: Mapping[str, Any] | None = None) -> ModelBackend:
-        """A fresh backend; ``params`` None means this model's ``params`` plus tuned ones."""
-        if params is None:
-            params = {**dict(self.params or {}),
-                      **dict(self.__dict__.get("best_params_") or {})}
-        return make_backend(self._backend_spec(), dict(params) or None)
-
-    def _effective_params(self, n_train: int) -> dict[str, Any]:
-        return self._new_backend().resolve_params(n_train)
-
-    def _jobs(self) -> int:
-        return int(self.n_jobs) if self.n_jobs else default_jobs()
-
-    @property
-    def members_(self) -> list[Any]:
-        """The fitted backend's members (XGBoost boosters for the tree backends)."""
-        backend = self.__dict__.get("backend_")
-        if backend is None:
-            raise AttributeError("members_")
-        return backend.members  # type: ignore[no-any-return]
-
-    @members_.setter
-    def members_(self, members: Sequence[Any]) -> None:
-        backend = self.__dict__.get("backend_") or self._new_backend()
-        _set_members(backend, members, self.__dict__.get("check_X_"))
-        self.backend_ = backend
-
-    @property
-    def zero_members_(self) -> list[Any]:
-        """Members of the zero stage (zero-inflated models; else empty)."""
-        if "backend_" not in self.__dict__:
-            raise AttributeError("zero_members_")
-        zb = self.__dict__.get("zero_backend_")
-        return [] if zb is None else zb.members  # type: ignore[no-any-return]
-
-    @zero_members_.setter
-    def zero_members_(self, members: Sequence[Any]) -> None:
-        if not members:
-            self.zero_backend_ = None
-            return
-        backend = self._new_backend()
-        _set_members(backend, members, None)
-        self.zero_backend_ = backend
-
-    @property
-    def check_X_(self) -> np.ndarray:
-        """A few training feature rows (their margins are checked when loading a file)."""
-        if "_check_X" not in self.__dict__:
-            raise AttributeError("check_X_")
-        return self.__dict__["_check_X"]  # type: ignore[no-any-return]
-
-    @check_X_.setter
-    def check_X_(self, X: np.ndarray) -> None:
-        self.__dict__["_check_X"] = X
-        backend = self.__dict__.get("backend_")
-        if backend is not None and hasattr(backend, "check_X"):
-            backend.check_X = X  # the tree backends merge members on these rows
-
-    def _fraction_columns(self) -> np.ndarray:
-        """Positions of the element-fraction features of ``elements_``."""
-        cols = self.__dict__.get("_fraction_cols")
-        if cols is None:
-            index = {n: i for i, n in enumerate(self.feature_names_)}
-            missing = [e for e in self.elements_ if e not in index]
-            if missing:
-                raise ModelError(
-                    f"backend {self.backend_name_!r} reads element fractions: use a preset "
-                    f"that includes 'element_fraction' (e.g. {DEFAULT_PRESET!r})"
-                )
-            cols = np.array([index[e] for e in self.elements_], dtype=int)
-            self.__dict__["_fraction_cols"] = cols
-        return cols  # type: ignore[no-any-return]
-
-    def _inputs(self, F: np.ndarray) -> Any:
-        """The backend's view of feature rows ``F`` (fractions over ``elements_`` and the
-        condition columns besides the descriptors)."""
-        from .backends import BackendInputs
-
-        n = F.shape[0]
-        c = len(self.conditions_)
-        conds = F[:, F.shape[1] - c:] if c else np.zeros((n, 0))
-        spec = self.__dict__.get("backend_") or self._backend_spec()
-        if not getattr(spec, "needs_fractions", True):
-            fr, unknown = np.zeros((n, 0)), np.zeros(n)
-        else:
-            fr = F[:, self._fraction_columns()]
-            unknown = np.clip(1.0 - fr.sum(axis=1), 0.0, 1.0)
-        return BackendInputs(F, tuple(self.feature_names_), fr, tuple(self.elements_), conds,
-                             tuple(self.conditions_), unknown)
-
     # ================================================================== inputs
-    def _prepare(
-        self,
-        X: Any,
-        y: Any = None,
-        conditions: Any = None,
-        *,
-        condition_names: Sequence[str] | None,
-        need_y: bool,
-    ) -> tuple[_Prepared, dict[str, Any]]:
+    def _prepare(self, X: Any, y: Any = None, conditions: Any = None, *,
+                 condition_names: Sequence[str] | None, need_y: bool) -> tuple[_Prepared, Any]:
         """Featurize inputs (a Dataset, or compositions with y and conditions)."""
-        from ..features import featurize
-
-        info: dict[str, Any] = {"target": "target", "units": "", "task": None, "conditions": []}
-        groups = None
-        if _is_dataset(X):
-            ds = X
-            if y is not None:
-                raise ModelError("pass either a Dataset or (compositions, y), not both")
-            items = ds.compositions
-            y_arr = ds.y if need_y else None
-            names = list(ds.conditions) if condition_names is None else list(condition_names)
-            cond_src = ds.frame[names] if names else None
-            if conditions is not None:
-                cond_src = conditions
-            info.update(target=ds.target, units=ds.units, task=ds.task, conditions=names)
-            groups = np.asarray(ds.groups)
-        else:
-            items = _as_items(X)
-            if need_y:
-                if y is None:
-                    raise ModelError(
-                        "fit needs targets: fit(dataset) or fit(compositions, y, conditions=...)"
-                    )
-                y_arr = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
-                y_arr = y_arr.reshape(-1) if y_arr.ndim > 1 and y_arr.shape[-1] == 1 else y_arr
-                if y_arr.ndim != 1 or y_arr.shape[0] != len(items):
-                    raise ModelError(
-                        f"y must have one value per composition ({len(items)}), got shape "
-                        f"{np.shape(y_arr)}"
-                    )
-                if isinstance(y, pd.Series) and y.name is not None:
-                    info["target"] = str(y.name)
-            else:
-                y_arr = None
-            if condition_names is None:
-                names = condition_names_of(conditions)
-            else:
-                names = list(condition_names)
-            cond_src = conditions
-            info["conditions"] = names
-        if len(items) == 0:
-            raise ModelError("no compositions given")
-        formulas, row_elements = _parse_items(items)
-        F_comp = featurize(items, preset=self.preset).to_numpy(dtype=np.float64)
-        C = condition_array(cond_src, len(items), names, where="conditions")
-        F = np.hstack([F_comp, C]) if C.shape[1] else F_comp
-        return _Prepared(F, y_arr, formulas, row_elements, groups), info
-
+        return prepare(X, y, conditions, preset=self.preset, condition_names=condition_names,
+                       need_y=need_y)
 
     # ================================================================== fitting
     def fit(
@@ -798,14 +593,3 @@ class PropertyModel(  # type: ignore[misc]
             f"{base}  # fitted: {self.target_!r}{unit} ({self.task_}), {self.n_train_} rows, "
             f"{len(self.elements_)} elements, {len(self.feature_names_)} features"
         )
-
-
-
-def _set_members(backend: ModelBackend, members: Sequence[Any], check_X: Any) -> None:
-    setter = getattr(backend, "set_members", None)
-    if setter is not None:
-        setter(members)
-    else:
-        backend.members = list(members)
-    if check_X is not None and hasattr(backend, "check_X"):
-        backend.check_X = check_X

@@ -125,6 +125,13 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _init_params(model: PropertyModel) -> dict[str, Any]:
+    params = model.get_params()
+    if params.get("backend") is not None:
+        params["backend"] = model.backend_name_
+    return params
+
+
 def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
     """Write ``model`` to ``path`` (a directory, or a ``.zip`` file when it ends in .zip)."""
     model._check_fitted()
@@ -151,9 +158,9 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "versions": _versions(),
-        # the backend by its registry name (an object would not be JSON; loading refuses
-        # names not registered here)
-        "init_params": _jsonable({**model.get_params(), "backend": model.backend_name_}),
+        # the backend by its registry name (``estimator`` when ``backend`` is None; an object
+        # would not be JSON); loading refuses names that are not registered
+        "init_params": _jsonable(_init_params(model)),
         "preset": model.preset_,
         "feature_names": list(model.feature_names_),
         "target": model.target_,

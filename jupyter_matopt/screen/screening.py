@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._progress import as_progress
 from ..core import CompositionError, CompositionSpace
 from ..core.elements import ATOMIC_NUMBER
 from ._malloc import reuse_freed_memory
@@ -552,7 +553,8 @@ def screen(
         seed: Seed of the sampling.
         n_jobs: Chunks evaluated at once by local threads (default: the usable cores).
         progress: Show a ``tqdm.auto`` progress bar.
-        callback: ``callback(done, total, message)`` after each chunk.
+        callback: ``callback(event, done, total, message)`` after each chunk (see
+            :mod:`jupyter_matopt._progress`; ``callback(done, total, message)`` also works).
         extra: Columns computed from each candidate's composition: ``cost_per_kg``,
             ``cost_per_mol`` (USD, pymatgen's element prices), ``hhi``
             (= ``hhi_production``), ``hhi_reserve`` (supply risk); see
@@ -649,8 +651,8 @@ def screen(
         front = _merge_front(front, res["front"], job)
         if bar is not None:
             bar.update(res["n"])
-        if callback is not None:
-            callback(n_screened, total, f"{n_screened:,} screened")
+        if callback is not None:  # the one progress protocol (older 3-argument form too)
+            as_progress(callback)("screen", n_screened, total, f"{n_screened:,} screened")
 
     try:
         if client is not None:
