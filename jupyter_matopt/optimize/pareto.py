@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["pareto_front", "hypervolume", "hypervolume_improvement", "directions_sign"]
+__all__ = ["pareto_front", "nondominated", "hypervolume", "hypervolume_improvement",
+           "directions_sign"]
 
 
 def directions_sign(directions: str | Sequence[str] | None, m: int) -> np.ndarray:
@@ -42,16 +43,74 @@ def _as_2d(Y: np.ndarray) -> np.ndarray:
     return Y
 
 
-def _nondominated_max(Y: np.ndarray) -> np.ndarray:
+#: Rows per block of the dominance sweep, and the cap on (block x front x objectives) cells
+#: of its temporaries (a few MB).
+PARETO_BLOCK = 1024
+PARETO_CELLS = 4_000_000
+
+
+def nondominated(Y: np.ndarray) -> np.ndarray:
+    """Mask of the rows of ``Y`` that no other row dominates (every objective maximized).
+
+    Rows are swept in lexicographically decreasing order, where a row can only be dominated
+    by rows before it; each block of rows is checked against the front found so far (a
+    dominated dominator implies a front one) and then against the rest of its block.
+    Equal rows do not dominate each other, so duplicates all stay.
+    """
     n = len(Y)
-    keep = np.ones(n, dtype=bool)
-    chunk = max(1, 2_000_000 // max(n, 1))
-    for i in range(0, n, chunk):
-        A = Y[i:i + chunk]
-        ge = np.all(Y[None, :, :] >= A[:, None, :], axis=2)
-        gt = np.any(Y[None, :, :] > A[:, None, :], axis=2)
-        keep[i:i + chunk] = ~np.any(ge & gt, axis=1)
-    return keep
+    mask = np.zeros(n, dtype=bool)
+    if n == 0:
+        return mask
+    order = np.lexsort(tuple(-Y[:, j] for j in reversed(range(Y.shape[1]))))
+    if Y.shape[1] == 2:
+        mask[order[~_dominated_sorted_2d(Y[order])]] = True
+        return mask
+    front = np.empty((0, Y.shape[1]))
+    s = 0
+    while s < n:
+        # bound the (block x front x objectives) temporaries to a few MB
+        block = int(np.clip(PARETO_CELLS // ((len(front) + 1) * Y.shape[1]), 16, PARETO_BLOCK))
+        idx = order[s:s + block]
+        s += block
+        B = Y[idx]
+        if len(front):
+            alive = ~_dominated_by(front, B)
+            idx, B = idx[alive], B[alive]
+        if len(idx) > 1:
+            # dominance implies coming earlier in the sweep, so no ordering is needed here
+            alive = ~_dominated_by(B, B)
+            idx, B = idx[alive], B[alive]
+        mask[idx] = True
+        front = np.vstack([front, B])
+    return mask
+
+
+def _dominated_sorted_2d(Y: np.ndarray) -> np.ndarray:
+    """Dominated rows of two objectives sorted lexicographically decreasing, in O(n).
+
+    A row is dominated by a row of an earlier ``y0`` group with ``y1`` at least as large, or
+    by a row of its own group with a larger ``y1`` (the group's first row).
+    """
+    y0, y1 = Y[:, 0], Y[:, 1]
+    new_group = np.ones(len(Y), dtype=bool)
+    new_group[1:] = y0[1:] != y0[:-1]
+    starts = np.flatnonzero(new_group)
+    group = np.cumsum(new_group) - 1
+    best_in_group = y1[starts]  # sorted decreasing within a group
+    before = np.full(len(starts), -np.inf)
+    before[1:] = np.maximum.accumulate(best_in_group)[:-1]
+    return (before[group] >= y1) | (best_in_group[group] > y1)
+
+
+def _dominated_by(F: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """For each row of ``B``: does some row of ``F`` dominate it?"""
+    ge = (F[:, None, :] >= B[None, :, :]).all(axis=2)
+    gt = (F[:, None, :] > B[None, :, :]).any(axis=2)
+    return np.asarray((ge & gt).any(axis=0))
+
+
+# the older private name (every objective maximized)
+_nondominated_max = nondominated
 
 
 def pareto_front(Y: np.ndarray, directions: str | Sequence[str] | None = None) -> np.ndarray:
