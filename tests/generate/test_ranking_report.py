@@ -90,7 +90,7 @@ def test_random_sampler_matches_element_counts() -> None:
 def test_rank_candidates_orders_by_weighted_ranks(gen) -> None:  # type: ignore[no-untyped-def]
     model = _al_share(gen)
     out = rank_candidates(model, gen, "max", 15, n_samples=600, seed=0, diversity=0.0,
-                          weights=(1.0, 0.0))
+                          weights=(1.0, 0.0), focus=None)
     assert list(out["rank_score"]) == sorted(out["rank_score"])
     # mean weight only: the best are the largest Al shares of the same draw
     X = gen.sample_fractions(600, seed=0)
