@@ -47,6 +47,9 @@ from ._persist_checks import (
     read_reference,
     write_replacing,
 )
+from ._persist_checks import (
+    ModelReader as _Reader,
+)
 
 if TYPE_CHECKING:
     from ._model import PropertyModel
@@ -215,77 +218,6 @@ def save_model(model: PropertyModel, path: str | os.PathLike[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------- loading
-class _Reader:
-    """Reads named files from a directory or a zip, with size limits."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.zip: zipfile.ZipFile | None = None
-        self.total = 0  # bytes read so far: the cap on all files together
-        if path.is_dir():
-            return
-        if not path.is_file():
-            raise ModelFileError(f"no saved model at {str(path)!r} (no such file or directory)")
-        try:
-            self.zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise ModelFileError(
-                f"{str(path)!r} is not a readable model archive (expected a directory or a .zip "
-                f"written by PropertyModel.save): {exc}"
-            ) from None
-
-    def declared(self, name: str) -> int:
-        """The size ``name`` states (zip directory or file system), before reading it."""
-        if self.zip is None:
-            p = self.path / name
-            return p.stat().st_size if p.is_file() else 0
-        try:
-            return int(self.zip.getinfo(name).file_size)
-        except KeyError:
-            return 0
-
-    def read(self, name: str, limit: int) -> bytes:
-        if self.zip is None:
-            p = self.path / name
-            if not p.is_file():
-                raise ModelFileError(f"the saved model in {str(self.path)!r} lacks {name}")
-            size = p.stat().st_size
-            self._budget(name, size, limit)
-            with p.open("rb") as fh:
-                data = fh.read(limit + 1)
-            if len(data) > limit:
-                raise ModelFileError(f"{name} in {str(self.path)!r} grew while being read")
-            return data
-        try:
-            info = self.zip.getinfo(name)
-        except KeyError:
-            raise ModelFileError(f"the model archive {str(self.path)!r} lacks {name}") from None
-        self._budget(name, info.file_size, limit)
-        with self.zip.open(info) as fh:
-            # never more than declared (the limit was checked against the declared size)
-            data = fh.read(info.file_size + 1)
-        if len(data) > info.file_size:
-            raise ModelFileError(f"{name} in {str(self.path)!r} is larger than declared")
-        return data
-
-    def _budget(self, name: str, size: int, limit: int) -> None:
-        if size > limit:
-            raise ModelFileError(
-                f"{name} in {str(self.path)!r} is implausibly large ({size} bytes; at most "
-                f"{limit} are read)"
-            )
-        self.total += size
-        if self.total > MAX_TOTAL_BYTES:
-            raise ModelFileError(
-                f"the saved model {str(self.path)!r} is implausibly large (over "
-                f"{MAX_TOTAL_BYTES} bytes uncompressed)"
-            )
-
-    def close(self) -> None:
-        if self.zip is not None:
-            self.zip.close()
-
-
 def _expect(
     meta: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, nullable: bool = False
 ) -> Any:
@@ -377,6 +309,12 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         if stated != actual:
             raise ModelFileError(
                 f"metadata.json in {str(path)!r} was modified after saving (sha256 mismatch)"
+            )
+        # the hash covers the values, not the layout: a flipped whitespace byte is damage too
+        if raw_meta.decode("utf-8") not in (json.dumps(meta, indent=1), json.dumps(meta)):
+            raise ModelFileError(
+                f"metadata.json in {str(path)!r} was modified after saving (its text is not "
+                "laid out as saved)"
             )
         check_metadata_numbers(meta)
         hashes = _expect(meta, "files", dict)

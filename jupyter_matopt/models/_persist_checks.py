@@ -24,6 +24,7 @@ import re
 import secrets
 import zipfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "check_metadata_numbers",
     "read_reference",
     "write_replacing",
+    "ModelReader",
 ]
 
 #: One ensemble member's XGBoost JSON (a 1,000-tree depth-8 member is ~40 MiB).
@@ -324,6 +326,11 @@ def check_metadata_numbers(meta: Mapping[str, Any]) -> None:
         raise ModelFileError(f"metadata std_scale must be > 0, got {meta['std_scale']!r}")
     if not _num(meta, "std_floor", "") >= 0:
         raise ModelFileError(f"metadata std_floor must be >= 0, got {meta['std_floor']!r}")
+    # the floor is a fraction of the typical held-out residual, which is of the order of the
+    # target's spread; a million times that spread is no calibration but a planted number
+    if meta["std_floor"] > 1e6 * max(1.0, abs(meta["y_scale"])):
+        raise ModelFileError(f"metadata std_floor {meta['std_floor']!r} is implausibly large "
+                             f"for a target of scale {meta['y_scale']!r}")
     n_train = meta.get("n_train")
     if type(n_train) is not int or n_train < 0:
         raise ModelFileError(f"metadata n_train must be a count, got {n_train!r}")
@@ -462,3 +469,74 @@ def write_replacing(dest: os.PathLike[str] | str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+class ModelReader:
+    """Reads named files from a directory or a zip, with size limits."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.zip: zipfile.ZipFile | None = None
+        self.total = 0  # bytes read so far: the cap on all files together
+        if path.is_dir():
+            return
+        if not path.is_file():
+            raise ModelFileError(f"no saved model at {str(path)!r} (no such file or directory)")
+        try:
+            self.zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise ModelFileError(
+                f"{str(path)!r} is not a readable model archive (expected a directory or a .zip "
+                f"written by PropertyModel.save): {exc}"
+            ) from None
+
+    def declared(self, name: str) -> int:
+        """The size ``name`` states (zip directory or file system), before reading it."""
+        if self.zip is None:
+            p = self.path / name
+            return p.stat().st_size if p.is_file() else 0
+        try:
+            return int(self.zip.getinfo(name).file_size)
+        except KeyError:
+            return 0
+
+    def read(self, name: str, limit: int) -> bytes:
+        if self.zip is None:
+            p = self.path / name
+            if not p.is_file():
+                raise ModelFileError(f"the saved model in {str(self.path)!r} lacks {name}")
+            size = p.stat().st_size
+            self._budget(name, size, limit)
+            with p.open("rb") as fh:
+                data = fh.read(limit + 1)
+            if len(data) > limit:
+                raise ModelFileError(f"{name} in {str(self.path)!r} grew while being read")
+            return data
+        try:
+            info = self.zip.getinfo(name)
+        except KeyError:
+            raise ModelFileError(f"the model archive {str(self.path)!r} lacks {name}") from None
+        self._budget(name, info.file_size, limit)
+        with self.zip.open(info) as fh:
+            # never more than declared (the limit was checked against the declared size)
+            data = fh.read(info.file_size + 1)
+        if len(data) > info.file_size:
+            raise ModelFileError(f"{name} in {str(self.path)!r} is larger than declared")
+        return data
+
+    def _budget(self, name: str, size: int, limit: int) -> None:
+        if size > limit:
+            raise ModelFileError(
+                f"{name} in {str(self.path)!r} is implausibly large ({size} bytes; at most "
+                f"{limit} are read)"
+            )
+        self.total += size
+        if self.total > MAX_TOTAL_BYTES:
+            raise ModelFileError(
+                f"the saved model {str(self.path)!r} is implausibly large (over "
+                f"{MAX_TOTAL_BYTES} bytes uncompressed)"
+            )
+
+    def close(self) -> None:
+        if self.zip is not None:
+            self.zip.close()

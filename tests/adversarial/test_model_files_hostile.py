@@ -273,6 +273,7 @@ METADATA_EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
     "std_scale 0": lambda m: m.__setitem__("std_scale", 0.0),
     "std_floor 1e308": lambda m: m.__setitem__("std_floor", 1e308),
     "std_floor -1": lambda m: m.__setitem__("std_floor", -1.0),
+    "std_floor 1e99": lambda m: m.__setitem__("std_floor", 1e99),
     "y_scale 0": lambda m: m.__setitem__("y_scale", 0.0),
     "y_mean 1e308": lambda m: m.__setitem__("y_mean", 1e308),
     "y_scale text": lambda m: m.__setitem__("y_scale", "1"),
