@@ -297,7 +297,10 @@ class StructureViewer(widgets.HBox):
 
         sliders.observe(on_change, names="fractions")
         self._linked = (sliders, on_change)
-        self._safe_update(sliders.fractions)  # type: ignore[attr-defined]
+        current = {str(k): float(v) for k, v in sliders.fractions.items()}  # type: ignore[attr-defined]
+        current = {k: v for k, v in current.items() if v != 0} or current
+        if current != self.fractions:  # built from these fractions already: no second drawing
+            self._safe_update(sliders.fractions)  # type: ignore[attr-defined]
         return self
 
     def unlink_sliders(self) -> None:
@@ -328,6 +331,14 @@ class StructureViewer(widgets.HBox):
         if self.view.loaded and self._drawn_elements == elements and len(list(self.view)) == 1:
             self._replace(new)
             return
+        if not self.view.loaded and self._drawn_elements is not None:
+            # Not displayed yet: nothing was sent. Forget the earlier drawing (nglview 3.1.4
+            # queues every call until the view reports loaded, then fires them all, while
+            # the view also replays the archive: two drawings, indices out of step)
+            self.view._ngl_displayed_callbacks_before_loaded = []
+            self.view._ngl_msg_archive = []
+            self.view._ngl_component_ids = []
+            self.view._ngl_component_names = []
         components = list(self.view)
         # Draw the new component before removing the old one, so the view never goes blank.
         component = self.view.add_structure(new, default_representation=False)
