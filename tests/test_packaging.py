@@ -265,26 +265,42 @@ def _install_and_list(wheel: Path, tmp_path: Path, version: str) -> None:
     assert "(python, jupyter_matopt)" in entry
 
 
-@pytest.mark.slow
-def test_wheel_installs_labextension_without_node(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def built_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of the checkout and the wheel ``pip wheel`` built from it (npm runs once).
+
+    Both wheel tests start from this one build: the npm production build is most of their
+    time (minutes on a loaded 2-core machine), and after it the copy is what the sdist is
+    built from, as a release would do.
+    """
     _require_node()
-    version = _package_json()["version"]
-    src = _source_copy(tmp_path / "src")
-    wheels = tmp_path / "wheels"
+    tmp = tmp_path_factory.mktemp("built")
+    src = _source_copy(tmp / "src")
+    wheels = tmp / "wheels"
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(wheels), str(src)])
     (wheel,) = wheels.glob("jupyter_matopt-*.whl")
+    return src, wheel
+
+
+@pytest.mark.slow
+def test_wheel_installs_labextension_without_node(
+    tmp_path: Path, built_checkout: tuple[Path, Path]
+) -> None:
+    version = _package_json()["version"]
+    src, wheel = built_checkout
     _check_wheel_contents(wheel, version, src)
     _install_and_list(wheel, tmp_path, version)
 
 
 @pytest.mark.slow
-def test_wheel_builds_from_sdist_without_node(tmp_path: Path) -> None:
-    _require_node()
+def test_wheel_builds_from_sdist_without_node(
+    tmp_path: Path, built_checkout: tuple[Path, Path]
+) -> None:
     find = importlib.util.find_spec
     if find("build") is None or find("build.__main__") is None:
         pytest.skip("building an sdist needs the `build` package (pip install build)")
     version = _package_json()["version"]
-    src = _source_copy(tmp_path / "src")
+    src, _ = built_checkout  # built: the sdist carries that labextension and static/
     dist = tmp_path / "dist"
     _run([sys.executable, "-m", "build", "--sdist", "-o", str(dist), str(src)])
     (sdist,) = dist.glob("jupyter_matopt-*.tar.gz")
