@@ -240,9 +240,9 @@ def summarize(df: pd.DataFrame) -> None:
         base_share = max(s.loc["box", "share_above_q"], s.loc["random", "share_above_q"])
         base_red = max(s.loc["box", "rediscovered"], s.loc["random", "rediscovered"])
         enr = {v: bool(s.loc[v, "share_above_q"] > base_share)
-               for v in ("generator", "generator_focus", "generator_cond")}
+               for v in ("generator", "generator_focus", "generator_cond") if v in s.index}
         red = {v: bool(s.loc[v, "rediscovered"] > base_red)
-               for v in ("generator", "generator_focus", "generator_cond")}
+               for v in ("generator", "generator_focus", "generator_cond") if v in s.index}
         print(f"{name}: balanced {g['charge_neutral_and_balanced'].mean():.3f} (target >= 0.95 "
               f"on compound sets), novelty {g['novelty'].mean():.3f} (>= 0.90), raw uniqueness "
               f"{g['raw_unique'].mean():.3f} (>= 0.95), share above the oracle threshold "
