@@ -392,3 +392,53 @@ def comparison_mask(values: Any, spec: Any, name: str = "value") -> np.ndarray:
     v = np.asarray(values, dtype=float)
     with np.errstate(invalid="ignore"):
         return np.asarray(_OPS[op](v, bound), dtype=bool) & np.isfinite(v)
+
+
+#: Campaign objectives computed from the composition instead of measured (``cost`` is the
+#: price per kg).
+KNOWN_OBJECTIVES = {"cost": "cost_per_kg", **{c: c for c in ECONOMICS_COLUMNS}}
+
+
+def fill_known_objectives(
+    objectives: Sequence[str], components: Sequence[str], X: Any, values: Any
+) -> Any:
+    """Add the values of known objectives (``cost``, ``hhi``...) that were not told.
+
+    Args:
+        objectives: The campaign's objective names, in order.
+        components: Element symbols of the columns of ``X``.
+        X: ``(n, k)`` fractions of the told compositions.
+        values: What the user told: one column per objective (returned unchanged), or one
+            per *measured* objective (a list/array, or a DataFrame lacking the known ones).
+
+    Returns:
+        ``values`` with every objective's column, in the campaign's order.
+
+    Raises:
+        EconomicsError: a component is not an element, or an element has no price/HHI data.
+    """
+    known = [o for o in objectives if o in KNOWN_OBJECTIVES]
+    measured = [o for o in objectives if o not in KNOWN_OBJECTIVES]
+    if not known:
+        return values
+    n = len(np.atleast_2d(np.asarray(X, dtype=float)))
+    if isinstance(values, pd.DataFrame):
+        if all(o in values.columns for o in objectives):
+            return values
+        given = values[[o for o in measured if o in values.columns]].to_numpy(dtype=float)
+    else:
+        arr = np.asarray(values, dtype=float)
+        if arr.ndim == 2 and arr.shape[1] == len(objectives):
+            return values
+        given = arr.reshape(n, len(measured)) if arr.size == n * len(measured) else None
+        if given is None:
+            return values  # let the campaign's own check report the shape
+    if given.shape[1] != len(measured):
+        return values
+    eco = economics_fractions(X, components, [KNOWN_OBJECTIVES[o] for o in known])
+    out = np.empty((n, len(objectives)))
+    for j, o in enumerate(objectives):
+        out[:, j] = eco[KNOWN_OBJECTIVES[o]].to_numpy() if o in KNOWN_OBJECTIVES else given[
+            :, measured.index(o)
+        ]
+    return out

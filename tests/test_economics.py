@@ -146,3 +146,19 @@ def test_screen_extra_columns_and_economics_filters() -> None:
         mo.screen(space, model, extra=["price"])
     with pytest.raises(ScreenError, match=r"\(op, number\)"):
         mo.screen(space, model, filters={"hhi": "<3"})
+
+
+def test_campaign_cost_objective_is_computed_from_the_composition() -> None:
+    space = mo.CompositionSpace({"Fe": (0.5, 0.9), "Cr": (0.1, 0.3), "Ni": (0, 0.2)}, step=0.05)
+    camp = mo.Campaign(space, objective=["zT", "cost"], senses=["max", "min"], seed=0)
+    assert (camp.objectives, camp.directions) == (["zT", "cost"], ["max", "min"])
+    comps = ["Fe0.7Cr0.2Ni0.1", "Fe0.8Cr0.2", "Fe0.6Cr0.3Ni0.1"]
+    camp.tell(comps, [1.0, 2.0, 1.5])  # only the measured objective
+    h = camp.history
+    assert list(h["zT"]) == [1.0, 2.0, 1.5]
+    assert np.allclose(h["cost"], [mo.cost(c)["cost_per_kg"] for c in comps])
+    camp.tell(["Fe0.9Cr0.1"], [[1.2, 99.0]])  # a told cost wins
+    assert camp.history["cost"].iloc[-1] == 99.0
+    assert len(camp.suggest(2)) == 2
+    with pytest.raises(ValueError, match="senses="):
+        mo.Campaign(space, objective="max", senses=["max"])

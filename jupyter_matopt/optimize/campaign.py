@@ -147,6 +147,12 @@ class Campaign(LogMixin, TellMixin):
             below 3 observations and the residual GP from then on (see
             :func:`~jupyter_matopt.optimize.surrogates.choose_surrogate`). The model is not
             written to the campaign's log: pass it again after ``load``.
+        senses: With ``objective`` a list of names, their directions:
+            ``Campaign(space, objective=["zT", "cost"], senses=["max", "min"])``. In this form
+            objectives named ``cost`` (price per kg), ``hhi`` and the other
+            :data:`jupyter_matopt.economics.KNOWN_OBJECTIVES` are computed from the
+            composition when ``tell`` gets only the measured ones (not remembered by
+            ``load``: tell them all after a reload).
 
     Raises:
         CampaignError: for an unknown setting, an empty or non-numeric pool, or a ``path``
@@ -176,8 +182,17 @@ class Campaign(LogMixin, TellMixin):
         kappa: float = DEFAULT_KAPPA,
         prior: Any = None,
         generator: CandidateGenerator | None = None,
+        senses: Sequence[str] | None = None,
     ) -> None:
+        if senses is not None:  # objective=["zT", "cost"], senses=["max", "min"]
+            if isinstance(objective, str) or len(list(objective)) != len(list(senses)):
+                raise CampaignError("senses= needs objective= as a list of names of the same "
+                                    f"length, got {objective!r} and {senses!r}")
+            objective = dict(zip(objective, senses, strict=True))
         self.objectives, self.directions = _parse_objectives(objective)
+        # Only in the names+senses form are cost/hhi computed from the composition: with a
+        # mapping they stay measured objectives like any other (as they always were).
+        self._computed_objectives = senses is not None
         m = len(self.objectives)
         if acquisition is None:
             acquisition = DEFAULT_ACQUISITION if m == 1 else DEFAULT_MULTI_ACQUISITION
@@ -393,6 +408,25 @@ class Campaign(LogMixin, TellMixin):
         return ok
 
     # ------------------------------------------------------------------ suggest
+    def tell(self, compositions: Any, values: Any, *, conditions: Any = None) -> None:
+        """Record measurements (see :meth:`TellMixin.tell`).
+
+        In a campaign declared with ``senses=``, objectives named ``cost`` (price per kg),
+        ``cost_per_kg``, ``cost_per_mol``, ``hhi``, ``hhi_production`` or ``hhi_reserve`` are
+        computed from the composition (:mod:`jupyter_matopt.economics`) when ``values``
+        holds only the measured ones.
+        """
+        from ..economics import KNOWN_OBJECTIVES, fill_known_objectives
+
+        if (getattr(self, "_computed_objectives", False) and self.space is not None
+                and any(o in KNOWN_OBJECTIVES for o in self.objectives)):
+            X, _ = self._parse_inputs(compositions, conditions)
+            try:
+                values = fill_known_objectives(self.objectives, self.components, X, values)
+            except ValueError as exc:
+                raise CampaignError(str(exc)) from None
+        super().tell(compositions, values, conditions=conditions)
+
     def suggest(self, n: int = 1, candidates: Any = None) -> Suggestions:
         """Propose ``n`` new, distinct compositions (or pool entries) to measure next.
 
