@@ -42,7 +42,26 @@ class BackendMixin:
         if params is None:
             params = {**dict(self.params or {}),
                       **dict(self.__dict__.get("best_params_") or {})}
-        return make_backend(self._backend_spec(), dict(params) or None)
+        params = self._with_pretrained(dict(params))
+        return make_backend(self._backend_spec(), params or None)
+
+    def _with_pretrained(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` with ``pretrained=`` passed to the attention network (inside a stack,
+        to its attention part); other backends refuse it."""
+        pre = getattr(self, "pretrained", None)
+        if pre is None:
+            return params
+        name = self.backend_name_
+        if name == "attention":
+            return {"pretrained": pre, **params}
+        if name in ("stack", "auto"):
+            part = dict(params.get("attention") or {})
+            part.setdefault("pretrained", pre)
+            return {**params, "attention": part}
+        raise ModelError(
+            f"pretrained={pre!r} applies to the attention, stack and auto backends, not "
+            f"{name!r}"
+        )
 
     def _effective_params(self, n_train: int) -> dict[str, Any]:
         return self._new_backend().resolve_params(n_train)

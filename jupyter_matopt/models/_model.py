@@ -75,6 +75,9 @@ class PropertyModel(  # type: ignore[misc]
             :func:`~jupyter_matopt.models.backends.available_backends`) or a
             :class:`~jupyter_matopt.models.backends.ModelBackend` object (its kind and
             ``params`` are the template of every fit). Default: ``estimator``.
+        pretrained: Fine-tune a shipped pretrained attention network (``"formation_enthalpy"``,
+            see ``models/pretrained/``): backends ``"attention"``, ``"stack"`` and ``"auto"``
+            (their attention part) only.
         task: ``"auto"`` (from the Dataset, or a 0/1, boolean or two-label target means
             classification), ``"regression"`` or ``"classification"``.
         preset: Featurizer preset(s) of :func:`jupyter_matopt.features.featurize`
@@ -173,9 +176,11 @@ class PropertyModel(  # type: ignore[misc]
         domain_quantile: float = 0.95,
         n_jobs: int | None = None,
         backend: str | ModelBackend | None = None,
+        pretrained: str | None = None,
     ) -> None:
         self.estimator = estimator
         self.backend = backend
+        self.pretrained = pretrained
         self.task = task
         self.preset = preset
         self.n_ensemble = n_ensemble

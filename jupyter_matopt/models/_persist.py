@@ -79,6 +79,7 @@ _INIT_KEYS = {
     "domain_k",
     "domain_quantile",
     "n_jobs",
+    "pretrained",
 }
 
 
