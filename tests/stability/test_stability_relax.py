@@ -183,3 +183,17 @@ def test_magic_prints_the_estimate_and_plots(data_dir, tmp_path: Path, monkeypat
         assert bad.error_in_exec is not None and "invalid choice" in str(bad.error_in_exec)
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_process_pool_and_dask_client_give_the_same_rows(cache_dir: Path, nial) -> None:
+    """Parallel paths, fed from the cache (so no worker loads a model)."""
+    from dask.distributed import Client
+
+    batch = ["NiAl", "Fe0.123Ni0.877"]
+    pooled = stability(batch, cache=cache_dir, n_jobs=2, **TINY)
+    with Client(processes=False, n_workers=1, threads_per_worker=1,
+                dashboard_address=None) as client:  # fmt: skip
+        dasked = stability(batch, cache=cache_dir, client=client, **TINY)
+    for df in (pooled, dasked):
+        assert df.loc[0, "e_above_hull"] == pytest.approx(nial.e_above_hull, abs=1e-9)
+        assert "no prototype fits" in df.loc[1, "error"]
