@@ -91,10 +91,11 @@ def main() -> None:
     ef = load_reference("mp", splits=("train", "val"), data_dir=args.data_dir)
     keep = [formula_key(_amounts(f)) not in test_keys for f in ef["formula"]]
     hull = ReferenceHull(ef[keep].reset_index(drop=True),
-                         name="CritExam__Ef train+val minus mp_e_hull test compositions")  # fmt: skip
+                         name="CritExam__Ef train+val minus mp_e_hull test")  # fmt: skip
     print(f"sample: {len(sample)} of {len(pool)} binary/ternary test compositions "
           f"(<= 20 atoms), seed {args.seed}; reference hull {sum(keep)} entries "
-          f"({len(keep) - sum(keep)} test compositions removed); {time.perf_counter() - t0:.1f} s")  # fmt: skip
+          f"({len(keep) - sum(keep)} test compositions removed); "
+          f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
 
     def show(event: str, done: int, total: int | None, message: str) -> None:
         print(f"  [{len(rows_done) + 1}/{len(sample)}] {message}", flush=True)
@@ -120,9 +121,10 @@ def main() -> None:
     for formula in sample["formula"]:
         if args.budget and time.perf_counter() - t2 > args.budget:
             break
-        rows_done.append(stability([formula], potential=args.potential, reference=hull,
-                                   cache=args.cache, callback=show, n_jobs=1,
-                                   max_prototypes=args.max_prototypes, steps=args.steps))  # fmt: skip
+        rows_done.append(stability(
+            [formula], potential=args.potential, reference=hull, cache=args.cache,
+            callback=show, n_jobs=1, max_prototypes=args.max_prototypes, steps=args.steps,
+        ))
     wall = time.perf_counter() - t2
     table = pd.concat(rows_done, ignore_index=True)
     if len(table) < len(sample):

@@ -111,8 +111,12 @@ def _finish(task: dict[str, Any], raw: dict[str, Any], hull: ReferenceHull | Non
     from pymatgen.core import Structure
 
     fr = task["fractions"]
-    res = StabilityResult(composition=task["formula"], potential=raw.get("potential_version")
-                          or potential, error=raw.get("error"), seconds=float(raw["seconds"]))  # fmt: skip
+    res = StabilityResult(
+        composition=task["formula"],
+        potential=raw.get("potential_version") or potential,
+        error=raw.get("error"),
+        seconds=float(raw["seconds"]),
+    )
     res.tried = pd.DataFrame(raw.get("tried") or [], columns=None)
     res.elements = raw.get("elements") or {}
     res.hull = hull
@@ -168,7 +172,8 @@ def _run(tasks: list[dict[str, Any]], n_jobs: int, client: Any, progress: Any) -
             tick(i)
     elif n_jobs > 1 and total > 1:
         import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed as done_first
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures import as_completed as done_first
 
         # spawn: forking a process that already holds torch's thread pools can deadlock.
         with ProcessPoolExecutor(max_workers=min(n_jobs, total),
@@ -301,7 +306,8 @@ def stability(
     rows = []
     for i, x in enumerate(items):
         if i in bad:
-            rows.append(StabilityResult(composition=str(x), error=bad[i], potential=version).to_row())
+            failed = StabilityResult(composition=str(x), error=bad[i], potential=version)
+            rows.append(failed.to_row())
         else:
             rows.append(by_index[i].to_row())
     return pd.DataFrame(rows)
