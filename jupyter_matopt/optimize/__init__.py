@@ -17,17 +17,25 @@ from __future__ import annotations
 from ._log import CampaignError, CampaignWarning
 from .acquisition import (
     ACQUISITIONS,
+    DEFAULT_ACQUISITION,
+    Acquisition,
     expected_improvement,
     probability_of_improvement,
+    register_acquisition,
     upper_confidence_bound,
 )
 from .campaign import Campaign, Suggestions
+from .generators import CandidateGenerator, SpaceSampler
 from .gp import GaussianProcess
 from .inverse import inverse_design
 from .pareto import hypervolume, hypervolume_improvement, pareto_front
 
 __all__ = [
     "ACQUISITIONS",
+    "Acquisition",
+    "CandidateGenerator",
+    "DEFAULT_ACQUISITION",
+    "SpaceSampler",
     "Campaign",
     "CampaignError",
     "CampaignWarning",
@@ -39,5 +47,6 @@ __all__ = [
     "inverse_design",
     "pareto_front",
     "probability_of_improvement",
+    "register_acquisition",
     "upper_confidence_bound",
 ]
