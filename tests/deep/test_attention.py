@@ -133,3 +133,13 @@ def test_equal_seeds_give_identical_models(small_steels):
     a = PropertyModel(backend="attention", n_ensemble=1, params=TINY, calibrate=False).fit(sub)
     b = PropertyModel(backend="attention", n_ensemble=1, params=TINY, calibrate=False).fit(sub)
     np.testing.assert_array_equal(a.predict(sub.compositions[:5]), b.predict(sub.compositions[:5]))
+
+
+def test_compositions_of_unseen_elements_get_the_base_value_and_are_out_of_domain(
+        attention_model):
+    # none of these elements is among the training elements of the steels model
+    mean, std, dom = attention_model.predict(["Au0.5Pt0.5", "Fe0.7Au0.3"], return_std=True,
+                                             return_domain=True)
+    assert np.all(np.isfinite(mean)) and np.all(np.isfinite(std))
+    assert mean[0] == pytest.approx(attention_model.explain("Au0.5Pt0.5").base_value)
+    assert not dom["in_domain"].iloc[0]

@@ -230,9 +230,18 @@ class AttentionBackend(ModelBackend):
     def _raw(self, Z: np.ndarray, F: np.ndarray, C: np.ndarray) -> np.ndarray:
         from ..deep._train import as_tensors, predict_network
 
-        Zt, Ft, Ct = as_tensors(Z, F, C if C.shape[1] else None)
         if not self.members:
             return np.zeros((0, len(Z)))
+        valid = (Z > 0).any(axis=1)
+        if not valid.all():
+            # no element the model was trained on (the façade passes fractions over its
+            # training elements only): nothing to attend to, so the "no elements" value, the
+            # mean training output; the applicability domain flags such rows
+            out = np.full((len(self.members), len(Z)), float(self.base))
+            if valid.any():
+                out[:, valid] = self._raw(Z[valid], F[valid], C[valid])
+            return out
+        Zt, Ft, Ct = as_tensors(Z, F, C if C.shape[1] else None)
         return np.stack([predict_network(net, Zt, Ft, Ct) for net in self.members])
 
     def predict_members(self, inputs: BackendInputs, *, n_jobs: int = 1) -> np.ndarray:
