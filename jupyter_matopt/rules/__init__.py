@@ -63,7 +63,8 @@ def plausibility(
 
     ``kind`` is ``"alloy"`` when non-metals make up at most 10 at.% (:func:`is_alloy`), else
     ``"compound"``. ``plausible`` is the solid-solution criterion (Yang & Zhang) for alloys
-    (True for a pure element) and SMACT's charge neutrality with electronegativity balance for compounds.
+    (True for a pure element) and SMACT's charge neutrality with electronegativity balance
+    for compounds.
 
     Args:
         compositions: Formulas or mappings, a DataFrame with element columns, or an
