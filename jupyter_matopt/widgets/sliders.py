@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import anywidget
@@ -13,6 +13,7 @@ import traitlets
 
 from ..core import CompositionError, CompositionSpace, is_element, parse_composition, to_formula
 from ._frontend import esm
+from ._sliders_state import centre, check_step, clean_fractions, formula_of
 from ._model import Evaluator
 from .rebalance import RebalanceError, feasible_fractions, rebalance, remove_element, set_subset
 
@@ -117,12 +118,12 @@ class CompositionSliders(anywidget.AnyWidget):
                 self.lower = {e: lower.get(e, 0.0) for e in elements}
                 self.upper = {e: upper.get(e, 1.0) for e in elements}
                 self.fixed = fixed
-                self.step = float(step) if step is not None else space_step
+                self.step = check_step(step) if step is not None else space_step
         finally:
             self._guard = False
         locks = {e: float(lower[e]) for e in fixed}
         if start is None:
-            start = _centre(elements, self.lower, self.upper, locks)
+            start = centre(elements, self.lower, self.upper, locks)
         values = {e: float(start.get(e, 0.0)) for e in elements}
         values = feasible_fractions(values, self.lower, self.upper, self._locks(values))
         self._apply(self._snap(values))
@@ -248,10 +249,20 @@ class CompositionSliders(anywidget.AnyWidget):
         if not free:
             return values
         try:
-            return rebalance(values, free[0], values[free[0]], self.lower, self.upper,
-                             self.fixed, step=self.step)
+            snapped = rebalance(values, free[0], values[free[0]], self.lower, self.upper,
+                                self.fixed, step=self.step)
         except RebalanceError:
             return values
+        # a grid with no point inside the bounds (step 1, lower 0.2): stay feasible, off it
+        return snapped if self._allowed(snapped) else values
+
+    def _allowed(self, values: Mapping[str, float]) -> bool:
+        """Whether ``values`` sum to 1 and lie within the bounds."""
+        lo, hi = self.lower, self.upper
+        inside = all(
+            lo.get(e, 0.0) - 1e-9 <= v <= hi.get(e, 1.0) + 1e-9 for e, v in values.items()
+        )
+        return inside and abs(math.fsum(values.values()) - 1.0) <= 1e-9
 
     def _apply(self, fractions: Mapping[str, float], *, formula: str | None = None) -> None:
         """Set fractions and formula together, then update the prediction."""
@@ -261,7 +272,7 @@ class CompositionSliders(anywidget.AnyWidget):
             self._guard = True
             try:
                 self.fractions = {e: float(fractions.get(e, 0.0)) for e in self.elements}
-                self.formula = formula if formula is not None else _formula(self.fractions)
+                self.formula = formula if formula is not None else formula_of(self.fractions)
             finally:
                 self._guard = False
             self._update_economics()
@@ -335,6 +346,9 @@ class CompositionSliders(anywidget.AnyWidget):
                 self.fixed = fixed
         finally:
             self._guard = False
+        if not self._allowed(new):
+            # no grid point inside the bounds (step 1, lower 0.2): feasible, then the grid
+            new = self._snap(feasible_fractions(new, lower, upper, self._locks(new)))
         self.error = ""
         self._apply(new)
 
@@ -410,7 +424,7 @@ class CompositionSliders(anywidget.AnyWidget):
         if self._guard:
             return
         try:
-            values = _clean(change["new"], self.elements)
+            values = clean_fractions(change["new"], self.elements)
             lo, hi = self.lower, self.upper
             ok = abs(math.fsum(values.values()) - 1.0) <= 1e-6 and all(
                 lo.get(e, 0.0) - 1e-9 <= v <= hi.get(e, 1.0) + 1e-9 for e, v in values.items()
@@ -518,7 +532,8 @@ class CompositionSliders(anywidget.AnyWidget):
                     f"bounds of {bad} must satisfy 0 <= lower <= upper <= 1"
                 )
             values = dict(self.fractions)
-            self._apply(feasible_fractions(values, lo, hi, self._locks(values)))
+            # feasible is not enough: with a step the fractions go back on its grid too
+            self._apply(self._snap(feasible_fractions(values, lo, hi, self._locks(values))))
             if not self.error.startswith("prediction failed"):
                 self.error = ""
         except Exception as exc:  # noqa: BLE001
@@ -531,11 +546,25 @@ class CompositionSliders(anywidget.AnyWidget):
 
     @traitlets.observe("step")
     def _on_step(self, change: dict[str, Any]) -> None:
-        if change["new"] < 0 or change["new"] > 1 or not math.isfinite(change["new"]):
+        if self._guard:
+            return
+        try:
+            check_step(change["new"])
+        except CompositionError as exc:
             self._guard = True
-            self.step = change["old"]
-            self._guard = False
-            self.error = f"step must be 0 (continuous) or in (0, 1], got {change['new']}"
+            try:
+                self.step = change["old"]
+            finally:
+                self._guard = False
+            self.error = str(exc)
+            return
+        # a new grid: the fractions move onto it (sum 1, within bounds), as a drag would
+        values = dict(self.fractions)
+        self._apply(self._snap(
+            feasible_fractions(values, self.lower, self.upper, self._locks(values))
+        ))
+        if not self.error.startswith("prediction failed"):
+            self.error = ""
 
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any] | None = None) -> None:
         """Actions from the view: ``add_element``, ``remove_element``, ``set_fraction``."""
@@ -552,53 +581,3 @@ class CompositionSliders(anywidget.AnyWidget):
         except Exception as exc:  # noqa: BLE001
             self.error = str(exc)
 
-
-def _clean(values: Any, elements: Iterable[str]) -> dict[str, float]:
-    if not isinstance(values, Mapping):
-        raise CompositionError(
-            f"fractions must be a mapping of element to fraction, got {values!r}"
-        )
-    elements = list(elements)
-    extra = [e for e in values if e not in elements]
-    if extra:
-        raise CompositionError(
-            f"fractions name {extra}, which are not among the sliders {elements}"
-        )
-    out = {}
-    for e in elements:
-        try:
-            v = float(values.get(e, 0.0))
-        except (TypeError, ValueError):
-            raise CompositionError(
-                f"the fraction of {e} is not a number: {values.get(e)!r}"
-            ) from None
-        if not math.isfinite(v):
-            raise CompositionError(f"the fraction of {e} must be finite, got {v}")
-        if not -1e-9 <= v <= 1.0 + 1e-9:
-            # {"Fe": 1e30} is not a fraction: refuse it (the sliders keep their values)
-            # rather than guess what was meant
-            raise CompositionError(
-                f"the fraction of {e} must be between 0 and 1, got {v:g}; type a formula "
-                "in the formula box for amounts"
-            )
-        out[e] = min(max(v, 0.0), 1.0)
-    return out
-
-
-def _centre(
-    elements: Sequence[str], lower: Mapping[str, float], upper: Mapping[str, float],
-    locks: Mapping[str, float],
-) -> dict[str, float]:
-    """The same share of every free element's range: equal fractions without bounds."""
-    free = [e for e in elements if e not in locks]
-    slack = 1.0 - sum(locks.values()) - sum(lower[e] for e in free)
-    width = sum(upper[e] - lower[e] for e in free)
-    t = slack / width if width > 0 else 0.0
-    return {e: (locks[e] if e in locks else lower[e] + t * (upper[e] - lower[e]))
-            for e in elements}
-
-
-def _formula(fractions: Mapping[str, float]) -> str:
-    return to_formula({e: v for e, v in fractions.items() if v > 1e-12}) if any(
-        v > 1e-12 for v in fractions.values()
-    ) else ""

@@ -62,18 +62,12 @@ def test_repeated_corners_and_negative_levels_are_refused(small_model, ternary) 
     assert ternary.elements == CORNERS and ternary.error
 
 
-@pytest.mark.xfail(strict=True, reason="found by this suite: CompositionSliders accepts a "
-                   "step whose 1/step is not whole (0.333), then shows fractions off its grid; "
-                   "sliders.py belongs to the UI helper (reported in the issue 16 note)")
 def test_a_step_that_does_not_divide_one_is_refused() -> None:
     sliders = CompositionSliders(["Fe", "Cr", "Ni"])
     sliders.set_state({"step": 0.333})
     assert sliders.step != 0.333 and sliders.error
 
 
-@pytest.mark.xfail(strict=True, reason="found by this suite: after set_state step=0.05 the "
-                   "fractions stay where they were, off the new grid, until the next move; "
-                   "sliders.py belongs to the UI helper (reported in the issue 16 note)")
 def test_a_new_step_puts_the_fractions_on_its_grid() -> None:
     sliders = CompositionSliders(["Fe", "Cr", "Ni"])
     sliders.set_state({"step": 0.05})
@@ -81,9 +75,6 @@ def test_a_new_step_puts_the_fractions_on_its_grid() -> None:
         assert abs(v / 0.05 - round(v / 0.05)) < 1e-6
 
 
-@pytest.mark.xfail(strict=True, reason="found by this suite: new slider bounds keep the "
-                   "fractions feasible but off the step grid; sliders.py belongs to the UI "
-                   "helper (reported in the issue 16 note)")
 def test_new_bounds_keep_the_fractions_on_the_grid() -> None:
     sliders = CompositionSliders(CompositionSpace(["Fe", "Cr", "Ni"], step=0.05))
     sliders.set_state({"upper": {"Fe": 0.333, "Cr": 1.0, "Ni": 1.0}})
@@ -98,8 +89,7 @@ JUNK = [None, True, False, -5, 0, 1, 3, 2**31, 10**100, -1e30, 1e30, math.nan, m
         {}, {"Fe": 1e30}, {"Fe": "x"}, {"Xx": 1.0}, {"Fe": 0.5, "Cr": 0.5}, {"Fe": math.nan},
         {"Fe": 0.2, "Cr": 0.3, "Ni": 0.5}, {"Fe": -0.5, "Cr": 1.5}, {"Fe": 0.333, "Cr": 0.667},
         {"Al": 0.5}, {"O": 2.0}, [1, 2, 3], {"type": "suggest"}]
-# "step" is left out here: the two xfail tests above hold the open step findings
-SLIDER_TRAITS = ["fractions", "formula", "elements", "fixed", "lower", "upper"]
+SLIDER_TRAITS = ["fractions", "formula", "elements", "fixed", "lower", "upper", "step"]
 TERNARY_TRAITS = ["levels", "resolution", "elements", "fixed", "show", "selected"]
 PANEL_TRAITS = ["n_suggest"]
 
@@ -117,6 +107,23 @@ def _check_sliders(w: CompositionSliders, *, grid: bool = True) -> None:
         for v in fr.values():
             assert abs(v / w.step - round(v / w.step)) < 1e-6, (w.step, fr)
     assert 0.0 <= w.step <= 1.0
+
+
+def _grid_reachable(w: CompositionSliders) -> bool:
+    """Whether some point of the step grid sums to 1 within the bounds, locks where they are."""
+    if not w.step:
+        return True
+    n = round(1 / w.step)
+    lo_units = hi_units = 0
+    for e in w.elements:
+        lo, hi = w.lower.get(e, 0.0), w.upper.get(e, 1.0)
+        if e in w.fixed:
+            lo = hi = w.fractions[e]
+        lo_u, hi_u = math.ceil(lo * n - 1e-9), math.floor(hi * n + 1e-9)
+        if lo_u > hi_u:
+            return False
+        lo_units, hi_units = lo_units + lo_u, hi_units + hi_u
+    return lo_units <= n <= hi_units
 
 
 def _check_ternary(w: TernaryMap) -> None:
@@ -165,10 +172,10 @@ def test_ten_thousand_hostile_messages_leave_consistent_widgets(ternary, tmp_pat
                         f"{type(exc).__name__}: {exc}")
         try:
             if check is _check_sliders:
-                # on the grid after what the view sends as values (the fix under test); a
-                # bounds change that leaves it is the xfail finding above
-                if trait in ("lower", "upper"):
-                    off_grid[id(widget)] = True
+                # on the grid after values, bounds or a step from the view, unless the new
+                # bounds or step leave no grid point to go to (then feasible suffices)
+                if trait in ("lower", "upper", "step"):
+                    off_grid[id(widget)] = not _grid_reachable(widget)
                 elif trait in ("fractions", "formula") and widget.fractions != before:
                     off_grid[id(widget)] = False  # accepted: must have been put on the grid
                 check(widget, grid=not off_grid.get(id(widget), False))
