@@ -274,3 +274,36 @@ def test_price_and_supply_risk_follow_the_sliders():
     # an element without price data is named, the sliders keep working
     w.add_element("Pu", 0.1)
     assert "Pu" in (w.economics.get("error") or "") and w.error == ""
+
+
+@pytest.mark.parametrize("step", [0.333, -0.1, 1.5, math.nan])
+def test_a_bad_step_is_refused_in_the_constructor(step):
+    from jupyter_matopt.core import CompositionError
+
+    with pytest.raises(CompositionError, match="step"):
+        CompositionSliders(["Fe", "Cr", "Ni"], step=step)
+    assert issubclass(CompositionError, ValueError)
+
+
+def test_a_step_change_snaps_and_a_refused_one_keeps_everything():
+    w = CompositionSliders(["Fe", "Cr", "Ni"], fractions={"Fe": 0.62, "Cr": 0.27, "Ni": 0.11},
+                           step=0.01)
+    w.set_state({"step": 0.1})
+    assert w.step == 0.1 and not w.error
+    assert_valid(w)
+    assert all(abs(v * 10 - round(v * 10)) < 1e-9 for v in w.fractions.values()), w.fractions
+    before = dict(w.fractions)
+    w.set_state({"step": 0.3})
+    assert w.step == 0.1 and "1/step" in w.error and "0.3" in w.error
+    assert w.fractions == before
+
+
+def test_a_grid_without_a_point_inside_the_bounds_keeps_the_fractions_feasible():
+    # step 1 puts everything on one element, which lower bounds of 0.2 and 0.1 forbid
+    w = CompositionSliders(CompositionSpace({"Fe": (0.2, 0.9), "Cr": (0.1, 0.5), "Ni": None},
+                                            step=0.05))
+    w.set_state({"step": 1.0})
+    assert w.step == 1.0
+    assert_valid(w)
+    w.remove_element("Ni")
+    assert_valid(w)
