@@ -3,7 +3,7 @@
 Quick use::
 
     import jupyter_matopt as mo
-    ds = mo.load_dataset("matbench_steels", data_dir="../shared/data")
+    ds = mo.load_dataset("matbench_steels", data_dir=os.environ.get("MATOPT_DATA_DIR"))
     model = mo.PropertyModel().fit(ds)
     mean, std = model.predict(["Fe0.7Cr0.2Ni0.1"], return_std=True)
     report = model.cross_validate(ds, protocol="matbench")
