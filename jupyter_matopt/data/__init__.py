@@ -18,7 +18,7 @@ Nothing is read or downloaded at import time; pymatgen and matminer are imported
 from __future__ import annotations
 
 from ._errors import DatasetError, InvalidRowsError
-from ._paths import CACHE_DIR_ENV, DATA_DIR_ENV, default_cache_dir
+from ._paths import CACHE_DIR_ENV, DATA_DIR_ENV, Lookup, default_cache_dir
 from .dataset import Dataset
 from .optimade import OptimadeError, list_providers, load_optimade
 from .pool import Pool, list_pools, load_pool
@@ -30,6 +30,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "InvalidRowsError",
+    "Lookup",
     "OptimadeError",
     "Pool",
     "default_cache_dir",

@@ -602,7 +602,7 @@ def formulas(X: np.ndarray, elements: Sequence[str], *, integer: bool = False) -
     ok = np.zeros(len(X), dtype=bool)
     if integer:
         from ..rules import integer_formulas
-        from ..rules.compound import _eneg
+        from ..rules.compound import pauling_electronegativity as _eneg
 
         counts, ok = integer_formulas(X, tol=1e-6, max_atoms=30)
         # cations first, as chemists write formulas

@@ -81,6 +81,11 @@ def _ox_table(oxidation_states_set: str) -> dict[str, tuple[int, ...]]:
 
 
 @cache
+def pauling_electronegativity(symbol: str) -> float | None:
+    """Pauling electronegativity from SMACT's tables, or None where SMACT has none."""
+    return _eneg(symbol)
+
+
 def _eneg(symbol: str) -> float | None:
     try:
         v = _smact().Element(symbol).pauling_eneg

@@ -18,7 +18,7 @@ __all__ = ["ResultCache", "default_stability_cache"]
 
 def default_stability_cache() -> Path:
     """``$MATOPT_CACHE_DIR/stability`` (``~/.cache/jupyter_matopt/stability`` by default)."""
-    from ..data._paths import default_cache_dir
+    from ..data import default_cache_dir
 
     return default_cache_dir() / "stability"
 

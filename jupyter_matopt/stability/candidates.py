@@ -24,7 +24,7 @@ from typing import Any
 from pymatgen.core import Composition, Lattice, Structure
 
 from ..structures import StructureError, decorate, get_prototype, guess_prototype, prototype
-from ..structures import _elements as E
+from ..structures import element_data as E
 from ..structures.source import GROUND_STATE
 from .errors import StabilityError
 

@@ -68,7 +68,7 @@ def formula_key(amounts: Mapping[str, float]) -> str:
 
 
 def _find_csv(task: str, split: str, data_dir: str | os.PathLike[str] | None) -> str:
-    from ..data._paths import Lookup
+    from ..data import Lookup
 
     lookup = Lookup.create(data_dir, None)
     path = lookup.find(f"crabnet_benchmark/{task}/{split}.csv", f"{task}/{split}.csv")

@@ -14,12 +14,16 @@ results.
 
 from __future__ import annotations
 
+# Element radii, electronegativities and groups used to choose and decorate prototypes,
+# public for the stability package.
+from . import _elements as element_data
 from .decorate import Sublattice, decorate, majority_structure, sublattices
 from .errors import StructureError
 from .prototypes import Prototype, get_prototype, list_prototypes, prototype
 from .source import Guess, guess_prototype, structure_from
 
 __all__ = [
+    "element_data",
     "Guess",
     "Prototype",
     "StructureError",

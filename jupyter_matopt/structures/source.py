@@ -403,7 +403,7 @@ def _parse_formula(formula: str | Mapping[str, float]) -> dict[str, float]:
     return amounts
 
 
-def _looks_like_path(text: str) -> bool:
+def looks_like_path(text: str) -> bool:
     return (
         os.sep in text
         or "/" in text
@@ -484,7 +484,7 @@ def structure_from(source: Any) -> Structure:
         raise StructureError(
             "empty structure source: give a file path, a prototype name or a formula"
         )
-    if Path(text).is_file() or _looks_like_path(text):
+    if Path(text).is_file() or looks_like_path(text):
         return _from_file(Path(text))
     proto = find_prototype(text)
     if proto is not None:

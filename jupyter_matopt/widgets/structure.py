@@ -29,7 +29,7 @@ from ..core import to_formula
 from ..structures import decorate, majority_structure, structure_from
 from ..structures.errors import StructureError
 from ..structures.prototypes import find_prototype, get_prototype, prototype
-from ..structures.source import _looks_like_path, fit_prototype
+from ..structures.source import fit_prototype, looks_like_path
 from ._ngl import INSTALL_HINT, NglviewNotInstalledError, element_colors, import_nglview
 
 __all__ = ["INSTALL_HINT", "NglviewNotInstalledError", "StructureViewer", "element_colors"]
@@ -566,7 +566,7 @@ def _is_formula(text: str) -> bool:
     A generic prototype name (perovskite, fcc, B2) or a file keeps its structure; a formula,
     also one that is a prototype's own compound (Bi2Te3, NaCl), gets a fitted prototype.
     """
-    if not text or _looks_like_path(text):
+    if not text or looks_like_path(text):
         return False
     try:
         from pymatgen.core import Composition
