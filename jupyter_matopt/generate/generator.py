@@ -19,42 +19,12 @@ import pandas as pd
 from ..core import CompositionSpace
 from ..core.composition import CompositionError, fractions_matrix, to_formula
 from ..core.elements import ATOMIC_NUMBER
+from ._common import GenerateError, _dataset_parts, _positive_int, formulas
 from ._nn import MLP, Adam, imq_mmd, softmax
 
-__all__ = ["CompositionGenerator", "GenerateError"]
+__all__ = ["CompositionGenerator", "GenerateError", "formulas"]
 
 Kind = Literal["wae", "vae"]
-
-
-class GenerateError(ValueError):
-    """Bad input to the generator or the generation report (subclasses ``ValueError``)."""
-
-
-def _positive_int(name: str, v: Any) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise GenerateError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
-
-
-def _dataset_parts(data: Any, y: Any) -> tuple[list[Any], np.ndarray | None, str | None]:
-    if hasattr(data, "compositions") and hasattr(data, "frame"):  # a Dataset
-        yy = np.asarray(data.y, dtype=float) if y is None else np.asarray(y, dtype=float)
-        return list(data.compositions), yy, str(getattr(data, "target", "") or "") or None
-    if isinstance(data, pd.DataFrame):
-        from ..core.elements import is_element
-
-        cols = [c for c in data.columns if isinstance(c, str) and is_element(c)]
-        if cols:
-            rows = [dict(zip(cols, r, strict=True)) for r in data[cols].to_numpy(float)]
-            rows = [{k: v for k, v in r.items() if v > 0} for r in rows]
-            return rows, None if y is None else np.asarray(y, float), None
-        if "formula" in data.columns:
-            return list(data["formula"]), None if y is None else np.asarray(y, float), None
-        raise GenerateError("a DataFrame to fit on needs element columns or a 'formula' column")
-    if isinstance(data, (str, bytes)):
-        raise GenerateError("fit needs many compositions (a Dataset or a list of formulas), "
-                            "got one string")
-    return list(data), None if y is None else np.asarray(y, dtype=float), None
 
 
 class CompositionGenerator:
@@ -587,50 +557,3 @@ class CompositionGenerator:
         d = getattr(self, "latent_dim_", self.latent_dim)
         return (f"CompositionGenerator(kind={self.kind!r}, latent_dim={d}, "
                 f"conditional={self.conditional}; {state})")
-
-
-def formulas(X: np.ndarray, elements: Sequence[str], *, integer: bool = False) -> list[str]:
-    """Formula text of fraction rows: integer formulas (``LiFeO2``) when ``integer`` and the
-    row has one with at most 30 atoms, else fractional formulas (``Fe0.7Cr0.3``, 4 decimals,
-    as :func:`~jupyter_matopt.core.to_formula`)."""
-    X = np.asarray(X, dtype=float)
-    els = list(elements)
-    if not len(X):
-        return []
-    order = np.arange(len(els))
-    vals = X
-    ok = np.zeros(len(X), dtype=bool)
-    if integer:
-        from ..rules import integer_formulas
-        from ..rules.compound import pauling_electronegativity as _eneg
-
-        counts, ok = integer_formulas(X, tol=1e-6, max_atoms=30)
-        # cations first, as chemists write formulas
-        order = np.array(sorted(range(len(els)), key=lambda j: (_eneg(els[j]) or 99.0, j)))
-        rank = {int(j): r for r, j in enumerate(order)}
-    # one %-template per support pattern and one regex per row: ~50x faster than formatting
-    # each amount in Python (sample(10_000) must stay well under a second)
-    import re
-
-    strip = re.compile(r"\.?0+(?=[A-Z]|$)")
-    templates: dict[bytes, tuple[str, np.ndarray]] = {}
-    present = X > 0
-    out: list[str] = []
-    for i in range(len(X)):
-        if ok[i]:
-            nz = [j for j in order if counts[i, j] > 0] if len(els) < 8 else sorted(
-                np.flatnonzero(counts[i]).tolist(), key=rank.__getitem__)
-            out.append("".join(els[j] + (str(counts[i, j]) if counts[i, j] != 1 else "")
-                               for j in nz))
-            continue
-        key = present[i].tobytes()
-        tpl = templates.get(key)
-        if tpl is None:
-            nz = np.flatnonzero(present[i])
-            tpl = templates[key] = ("".join(f"{els[j]}%.4f" for j in nz), nz)
-        v = vals[i, tpl[1]]
-        if v.min() < 5e-5:
-            out.append(to_formula({els[j]: float(vals[i, j]) for j in tpl[1]}))
-        else:
-            out.append(strip.sub("", tpl[0] % tuple(v.tolist())))
-    return out
