@@ -111,9 +111,10 @@ def test_good_specifications() -> None:
 
 def test_fine_steps_are_accepted_quickly() -> None:
     """__init__ used to count the whole grid, which took ~20 s for step=1e-6."""
-    start = time.perf_counter()
+    # CPU time, not wall time: only catches the old whole-grid count (~20 s), not load
+    start = time.process_time()
     space = CompositionSpace([f"E{i}" for i in range(8)], step=1e-6, max_components=5)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 5.0
     x = space.sample(5, seed=0)
     assert space.contains(x).all()
 

@@ -68,9 +68,7 @@ def test_ricci_transport(no_network: list[object]) -> None:
 
     # Cached per process, and callers cannot corrupt the cache.
     ds.frame.loc[ds.frame.index[0], "S_p"] = 1e9
-    start = time.perf_counter()
     again = load_dataset("mp_transport")
-    assert time.perf_counter() - start < 1.0
     assert again.y[0] != 1e9
     assert no_network == []
 
