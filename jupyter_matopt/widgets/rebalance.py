@@ -140,19 +140,34 @@ def rebalance(
         if n_units > 0:
             _round_to_grid(out, others, lo, hi, n_units, 1.0 - fixed_total - v)
     # the last floating-point residue goes where it fits best
+    if n_units == 0:
+        _settle_residue(out, elements, others, changed, lo, hi)
+    return out
+
+
+def _settle_residue(
+    out: dict[str, float],
+    elements: Sequence[str],
+    candidates: Sequence[str],
+    default: str,
+    lo: Mapping[str, float],
+    hi: Mapping[str, float],
+) -> None:
+    """Put ``1 - sum`` (summed in order, as the TypeScript twin does) on the largest of
+    ``candidates`` (``default`` when there are none), inside its bounds."""
     total = 0.0
     for e in elements:
         total += out[e]
     resid = 1.0 - total
-    if resid != 0.0 and n_units == 0:
-        target = changed
-        best = -1.0
-        for e in others:
-            if out[e] > best:
-                best = out[e]
-                target = e
-        out[target] = _clip(out[target] + resid, lo[target], hi[target])
-    return out
+    if resid == 0.0:
+        return
+    target = default
+    best = -1.0
+    for e in candidates:
+        if out[e] > best:
+            best = out[e]
+            target = e
+    out[target] = _clip(out[target] + resid, lo[target], hi[target])
 
 
 def remove_element(
@@ -217,18 +232,7 @@ def remove_element(
     if n_units > 0:
         _round_to_grid(out, free, lo, hi, n_units, target)
     else:
-        s = 0.0
-        for e in elements:
-            s += out[e]
-        resid = 1.0 - s
-        if resid != 0.0:
-            best_e = free[0]
-            best = -1.0
-            for e in free:
-                if out[e] > best:
-                    best = out[e]
-                    best_e = e
-            out[best_e] = _clip(out[best_e] + resid, lo[best_e], hi[best_e])
+        _settle_residue(out, elements, free, free[0], lo, hi)
     return out
 
 

@@ -97,23 +97,39 @@ export function rebalance(
       roundToGrid(out, others, lo, hi, nUnits, 1 - fixedTotal - v);
     }
   }
+  if (nUnits === 0) {
+    settleResidue(out, elements, others, changed, lo, hi);
+  }
+  return out;
+}
+
+/** Put `1 - sum` (summed in order) on the largest of `candidates` (`fallback` when there
+ * are none), inside its bounds; twin of `_settle_residue` in widgets/rebalance.py. */
+function settleResidue(
+  out: Fractions,
+  elements: readonly string[],
+  candidates: readonly string[],
+  fallback: string,
+  lo: Fractions,
+  hi: Fractions
+): void {
   let total = 0;
   for (const e of elements) {
     total += out[e];
   }
   const resid = 1 - total;
-  if (resid !== 0 && nUnits === 0) {
-    let target = changed;
-    let best = -1;
-    for (const e of others) {
-      if (out[e] > best) {
-        best = out[e];
-        target = e;
-      }
-    }
-    out[target] = clip(out[target] + resid, lo[target], hi[target]);
+  if (resid === 0) {
+    return;
   }
-  return out;
+  let target = fallback;
+  let best = -1;
+  for (const e of candidates) {
+    if (out[e] > best) {
+      best = out[e];
+      target = e;
+    }
+  }
+  out[target] = clip(out[target] + resid, lo[target], hi[target]);
 }
 
 /** Drop `element` and spread its share over the free others in proportion (twin of
@@ -172,22 +188,7 @@ export function removeElement(
   if (nUnits > 0) {
     roundToGrid(out, free, lo, hi, nUnits, target);
   } else {
-    let sum = 0;
-    for (const e of elements) {
-      sum += out[e];
-    }
-    const resid = 1 - sum;
-    if (resid !== 0) {
-      let bestE = free[0];
-      let best = -1;
-      for (const e of free) {
-        if (out[e] > best) {
-          best = out[e];
-          bestE = e;
-        }
-      }
-      out[bestE] = clip(out[bestE] + resid, lo[bestE], hi[bestE]);
-    }
+    settleResidue(out, elements, free, free[0], lo, hi);
   }
   return out;
 }
