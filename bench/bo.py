@@ -57,6 +57,7 @@ import time  # noqa: E402
 import warnings  # noqa: E402
 from multiprocessing import get_context  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -137,11 +138,10 @@ def run_reference(X: np.ndarray, y: np.ndarray, sign: float, start: list[int], b
     return chosen
 
 
-def run_default(frame: pd.DataFrame, y: np.ndarray, direction: str, start: list[int],
-                budget: int, seed: int) -> list[int]:
-    from jupyter_matopt.optimize import Campaign
-
-    camp = Campaign(frame, objective=direction, seed=seed)
+def _campaign_loop(camp: Any, frame: pd.DataFrame, y: np.ndarray, start: list[int],
+                   budget: int) -> list[int]:
+    """Tell the start rows, then suggest one pool row at a time and tell its label until
+    ``budget`` rows are chosen; the chosen row indices in order."""
     camp.tell(frame.iloc[start], y[start])
     chosen = list(start)
     pos = {idx: i for i, idx in enumerate(frame.index)}
@@ -151,6 +151,14 @@ def run_default(frame: pd.DataFrame, y: np.ndarray, direction: str, start: list[
         camp.tell(b, y[[i]])
         chosen.append(i)
     return chosen
+
+
+def run_default(frame: pd.DataFrame, y: np.ndarray, direction: str, start: list[int],
+                budget: int, seed: int) -> list[int]:
+    from jupyter_matopt.optimize import Campaign
+
+    return _campaign_loop(Campaign(frame, objective=direction, seed=seed), frame, y, start,
+                          budget)
 
 
 PRIOR_METHODS = ("plain", "prior_gp", "model", "prior_auto")
@@ -174,15 +182,7 @@ def run_prior(frame: pd.DataFrame, y: np.ndarray, direction: str, start: list[in
     elif method == "prior_auto":
         kw = {"prior": model}
     camp = Campaign(frame, objective=direction, seed=seed, **kw)
-    camp.tell(frame.iloc[start], y[start])
-    chosen = list(start)
-    pos = {idx: i for i, idx in enumerate(frame.index)}
-    while len(chosen) < budget:
-        b = camp.suggest(1)
-        i = pos[b["pool_index"].iloc[0]]
-        camp.tell(b, y[[i]])
-        chosen.append(i)
-    return chosen
+    return _campaign_loop(camp, frame, y, start, budget)
 
 
 def _prior_job(args: tuple) -> tuple[str, int, dict[str, list[int]], set[int], float]:

@@ -15,9 +15,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,3 +125,24 @@ def running_lab(base: Path, root: Path, *, unset_env: tuple[str, ...] = (),
         if keep_log is not None:
             keep_log.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(log_path, keep_log)
+
+
+@contextmanager
+def lab_for_module(tmp_path_factory: pytest.TempPathFactory, *, reason: str | None = None,
+                   populate: Callable[[Path], None] | None = None,
+                   **options: Any) -> Iterator[tuple[str, Path]]:
+    """The body of a module's ``lab`` fixture: skip with ``reason`` (default
+    :func:`skip_reason`) when the browser stack is missing, else serve a fresh root folder
+    (filled by ``populate(root)`` when given) and yield ``(url, root)``. ``options`` go to
+    :func:`running_lab`."""
+    reason = skip_reason() if reason is None else reason
+    if reason:
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("lab")
+    root = base / "root"
+    if populate is None:
+        root.mkdir()
+    else:
+        populate(root)
+    with running_lab(base, root, **options) as url:
+        yield url, root

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ._lab import CHROMIUM, LAUNCH_ARGS, running_lab, skip_reason
+from ._lab import CHROMIUM, LAUNCH_ARGS, lab_for_module
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +29,8 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    root.mkdir()
-    with running_lab(base, root, startup_s=90) as url:
-        yield url, root
+    with lab_for_module(tmp_path_factory, startup_s=90) as served:
+        yield served
 
 
 def _notebook(root: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ._lab import CHROMIUM, LAUNCH_ARGS, running_lab, skip_reason
+from ._lab import CHROMIUM, LAUNCH_ARGS, lab_for_module
 
 pytestmark = pytest.mark.browser
 
@@ -25,14 +25,8 @@ VERSION = json.loads((ROOT / "package.json").read_text(encoding="utf-8"))["versi
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    reason = skip_reason()
-    if reason:
-        pytest.skip(reason)
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    root.mkdir()
-    with running_lab(base, root, startup_s=60) as url:
-        yield url, root
+    with lab_for_module(tmp_path_factory, startup_s=60) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

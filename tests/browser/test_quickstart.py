@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from ._lab import CHROMIUM, WEBGL_ARGS, running_lab, skip_reason
+from ._lab import CHROMIUM, WEBGL_ARGS, lab_for_module, skip_reason
 from ._lab import LAUNCH_ARGS as BASE_ARGS
 
 pytestmark = pytest.mark.browser
@@ -68,17 +68,15 @@ def _shot(page: Any, name: str) -> None:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    # A copy: autosave and checkpoints of the run must not touch the committed notebooks.
-    shutil.copytree(NOTEBOOKS, root / "notebooks",
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.json"))
-    with running_lab(base, root, unset_env=("MATOPT_DATA_DIR",),  # the quickstart is offline
-                     keep_log=ARTIFACTS / "quickstart_lab.log") as url:
-        yield url, root
+    def populate(root: Path) -> None:
+        # A copy: autosave and checkpoints of the run must not touch the committed notebooks.
+        shutil.copytree(NOTEBOOKS, root / "notebooks",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.json"))
+
+    with lab_for_module(tmp_path_factory, reason=_skip_reason() or "", populate=populate,
+                        unset_env=("MATOPT_DATA_DIR",),  # the quickstart is offline
+                        keep_log=ARTIFACTS / "quickstart_lab.log") as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

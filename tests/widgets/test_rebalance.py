@@ -143,22 +143,28 @@ def test_feasible_fractions_projects_and_refuses_infeasible():
         feasible_fractions({"Fe": 0.5, "Cr": 0.5}, {"Fe": 0.7, "Cr": 0.7}, {})
 
 
+def _random_start(rng: random.Random, *, zero_last: float) -> tuple:
+    """A random space (2-7 elements, bounds, step, fixed elements) and a feasible start in it;
+    with probability ``zero_last`` the last element starts at zero."""
+    k = rng.randint(2, 7)
+    els = ELEMENTS[:k]
+    lower = {e: rng.choice([0.0, 0.0, 0.02, 0.1]) for e in els}
+    upper = {e: rng.choice([1.0, 1.0, 0.6, 0.35]) for e in els}
+    if sum(lower.values()) > 1 or sum(upper.values()) < 1:
+        lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
+    step = rng.choice([0.0, 0.0, 0.01, 0.05])
+    fixed = els[: rng.randint(0, k - 2)] if rng.random() < 0.4 else []
+    raw = {e: rng.random() ** 2 for e in els}
+    if rng.random() < zero_last:
+        raw[els[-1]] = 0.0
+    return els, lower, upper, step, fixed, feasible_fractions(raw, lower, upper, None)
+
+
 def _random_cases(n: int, seed: int = 7) -> list[dict]:
     rng = random.Random(seed)
     cases = []
     for _ in range(n):
-        k = rng.randint(2, 7)
-        els = ELEMENTS[:k]
-        lower = {e: rng.choice([0.0, 0.0, 0.02, 0.1]) for e in els}
-        upper = {e: rng.choice([1.0, 1.0, 0.6, 0.35]) for e in els}
-        if sum(lower.values()) > 1 or sum(upper.values()) < 1:
-            lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
-        step = rng.choice([0.0, 0.0, 0.01, 0.05])
-        fixed = els[: rng.randint(0, k - 2)] if rng.random() < 0.4 else []
-        raw = {e: rng.random() ** 2 for e in els}
-        if rng.random() < 0.2:
-            raw[els[-1]] = 0.0
-        fr = feasible_fractions(raw, lower, upper, None)
+        els, lower, upper, step, fixed, fr = _random_start(rng, zero_last=0.2)
         free = [e for e in els if e not in fixed]
         changed = rng.choice(free)
         value = rng.uniform(-0.2, 1.2)
@@ -206,18 +212,7 @@ def _remove_cases(n: int, seed: int = 5) -> list[dict]:
     rng = random.Random(seed)
     cases = []
     for _ in range(n):
-        k = rng.randint(2, 7)
-        els = ELEMENTS[:k]
-        lower = {e: rng.choice([0.0, 0.0, 0.02, 0.1]) for e in els}
-        upper = {e: rng.choice([1.0, 1.0, 0.6, 0.35]) for e in els}
-        if sum(lower.values()) > 1 or sum(upper.values()) < 1:
-            lower, upper = {e: 0.0 for e in els}, {e: 1.0 for e in els}
-        step = rng.choice([0.0, 0.0, 0.01, 0.05])
-        fixed = els[: rng.randint(0, k - 2)] if rng.random() < 0.4 else []
-        raw = {e: rng.random() ** 2 for e in els}
-        if rng.random() < 0.3:
-            raw[els[-1]] = 0.0
-        fr = feasible_fractions(raw, lower, upper, None)
+        els, lower, upper, step, fixed, fr = _random_start(rng, zero_last=0.3)
         removed = rng.choice(els)
         case = {"op": "remove", "fractions": fr, "removed": removed, "lower": lower,
                 "upper": upper, "fixed": fixed, "step": step}
