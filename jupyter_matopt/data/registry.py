@@ -185,23 +185,29 @@ def _matbench_loader(task: str) -> Loader:
 # ------------------------------------------------------------------ experimental
 
 
+def _renamed_tables(
+    table: dict[str, tuple[str, str]],
+) -> tuple[dict[str, tuple[str, str]], dict[str, str], dict[str, str]]:
+    """Target, alias and unit tables of a source whose reader renames each target column to
+    its friendly name (``table``: friendly name -> (source column, units)): the targets over
+    the renamed columns, the source column names as aliases, and the units per column."""
+    targets = {k: (k, u) for k, (_, u) in table.items()}
+    aliases = {col: k for k, (col, _) in table.items()}
+    units = {k: u for k, (_, u) in table.items()}
+    return targets, aliases, units
+
+
 def _load_system(lookup: Lookup, target: str | None, download: bool, timeout: float) -> Dataset:
     path = lookup.find(experimental.SYSTEM_FILE)
     if path is None:
         raise lookup.not_found("thermoelectric_sysTEm", experimental.SYSTEM_FILE)
     frame, n_mixed = experimental.read_system_frame(path)
-    aliases = {col: friendly for friendly, (col, _) in experimental.SYSTEM_TARGETS.items()}
+    targets, aliases, units = _renamed_tables(experimental.SYSTEM_TARGETS)
     column = _pick_target(
-        "thermoelectric_sysTEm",
-        target,
-        "zT",
-        {k: (k, u) for k, (_, u) in experimental.SYSTEM_TARGETS.items()},
-        aliases,
-        list(frame.columns),
+        "thermoelectric_sysTEm", target, "zT", targets, aliases, list(frame.columns)
     )
     n_before = len(frame)
     frame = frame.loc[frame[column].notna()]
-    units = {k: u for k, (_, u) in experimental.SYSTEM_TARGETS.items()}
     units["temperature"] = "K"
     return Dataset.from_frame(
         frame,
@@ -235,15 +241,10 @@ def _mpea_loader(kind: str) -> Loader:
             raise lookup.not_found(f"mpea_{kind}", experimental.MPEA_FILE)
         frame = experimental.read_mpea_frame(path)
         default = "HV" if kind == "hardness" else "yield_strength"
-        aliases = {col: friendly for friendly, (col, _) in experimental.MPEA_TARGETS.items()}
+        targets, aliases, units = _renamed_tables(experimental.MPEA_TARGETS)
         aliases.update({"YS": "yield_strength", "hardness": "HV"})
         column = _pick_target(
-            f"mpea_{kind}",
-            target,
-            default,
-            {k: (k, u) for k, (_, u) in experimental.MPEA_TARGETS.items()},
-            aliases,
-            list(frame.columns),
+            f"mpea_{kind}", target, default, targets, aliases, list(frame.columns)
         )
         n_all = len(frame)
         frame = frame.loc[frame[column].notna()]
@@ -268,7 +269,6 @@ def _mpea_loader(kind: str) -> Loader:
                 f"rows with {column} as published; {hot} of them were measured above {hi:g} °C "
                 f"and {unknown} have no test temperature (column 'test_temperature')"
             )
-        units = {k: u for k, (_, u) in experimental.MPEA_TARGETS.items()}
         units["test_temperature"] = "°C"
         return Dataset.from_frame(
             frame,
