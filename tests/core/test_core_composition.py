@@ -267,7 +267,9 @@ def test_long_garbage_fails_fast() -> None:
         seconds = timeit.timeit(
             lambda t=text: pytest.raises(CompositionError, parse_composition, t), number=1
         )
-        assert seconds < 1.0, (text[:20], seconds)
+        # a hang detector, not a speed goal: exponential backtracking over 20,000 characters
+        # would never finish, while the linear parser takes milliseconds
+        assert seconds < 10.0, (text[:20], seconds)
 
 
 def test_error_pickles() -> None:
