@@ -22,7 +22,8 @@ export const TRAITS = [
   'prediction',
   'error',
   'busy',
-  'economics'
+  'economics',
+  'stability_status'
 ] as const;
 
 export const SEND_INTERVAL_MS = 100;
@@ -49,6 +50,16 @@ interface Economics {
   error?: string | null;
 }
 
+/** The on-request stability estimate (widgets/_stability_panel.py): plain text only. */
+interface StabilityStatus {
+  enabled?: boolean;
+  state?: 'idle' | 'computing' | 'done' | 'stale' | 'error';
+  label?: string;
+  formula?: string;
+  e_above_hull?: number | null;
+  detail?: string;
+}
+
 /** The explanations' entry pooling every element absent from the composition. */
 export const ABSENT = '(absent elements)';
 
@@ -64,6 +75,7 @@ interface State {
   error: string;
   busy: boolean;
   economics: Economics;
+  stability: StabilityStatus;
 }
 
 const CSS = `
@@ -96,6 +108,10 @@ const CSS = `
   margin-top: 2px; white-space: normal; }
 .jp-matopt-sliders .jp-matopt-waterfall { display: block; overflow: visible; }
 .jp-matopt-sliders .jp-matopt-stale { opacity: 0.45; }
+.jp-matopt-sliders .jp-matopt-stab { display: flex; gap: 6px; align-items: baseline; font-size: 12px;
+  margin-top: 4px; }
+.jp-matopt-sliders .jp-matopt-stab-label { overflow-wrap: anywhere; }
+.jp-matopt-sliders .jp-matopt-stab-error .jp-matopt-stab-label { color: var(--jp-error-color1, #c62828); }
 `;
 
 function read(model: AnyModel): State {
@@ -110,7 +126,8 @@ function read(model: AnyModel): State {
     prediction: { ...(model.get('prediction') ?? {}) },
     error: String(model.get('error') ?? ''),
     busy: Boolean(model.get('busy')),
-    economics: { ...(model.get('economics') ?? {}) }
+    economics: { ...(model.get('economics') ?? {}) },
+    stability: { ...(model.get('stability_status') ?? {}) }
   };
 }
 
@@ -246,12 +263,19 @@ function render({ model, el }: RenderProps): () => void {
   const addButton = h('button', { type: 'button' }, ['Add']);
   const predBox = h('div', { class: 'jp-matopt-pred' });
   const econBox = h('div', { class: 'jp-matopt-econ' });
+  const stabButton = h('button', { type: 'button', title: 'energy above the DFT hull from a universal potential (seconds to minutes; cached)' }, ['Stability']);
+  const stabLabel = h('span', { class: 'jp-matopt-stab-label', role: 'status' });
+  const stabBox = h('div', { class: 'jp-matopt-stab' }, [stabButton, stabLabel]);
+  stabButton.addEventListener('click', () => {
+    model.send({ type: 'stability' });
+  });
   root.append(
     h('div', { class: 'jp-matopt-formula-row' }, ['Formula', formulaInput]),
     errorBox,
     rowsBox,
     h('div', { class: 'jp-matopt-add-row' }, [addInput, addButton]),
     econBox,
+    stabBox,
     predBox
   );
 
@@ -505,6 +529,20 @@ function render({ model, el }: RenderProps): () => void {
     state.economics = { ...(model.get('economics') ?? {}) };
     showEconomics();
   };
+  function showStability(): void {
+    const st = state.stability;
+    stabBox.style.display = st.enabled ? '' : 'none';
+    stabBox.className = `jp-matopt-stab jp-matopt-stab-${st.state ?? 'idle'}`;
+    stabBox.classList.toggle('jp-matopt-stale', st.state === 'stale');
+    stabButton.disabled = st.state === 'computing';
+    // textContent: the label carries formulas and error messages, never markup
+    stabLabel.textContent = st.label || 'energy above the hull of this composition, on request';
+    stabLabel.title = st.detail ?? '';
+  }
+  const onStability = (): void => {
+    state.stability = { ...(model.get('stability_status') ?? {}) };
+    showStability();
+  };
   const onError = (): void => {
     state.error = String(model.get('error') ?? '');
     showError();
@@ -514,12 +552,14 @@ function render({ model, el }: RenderProps): () => void {
     [['fractions', 'formula'], onFractions],
     [['prediction', 'busy'], onPrediction],
     [['economics'], onEconomics],
+    [['stability_status'], onStability],
     [['error'], onError]
   ]);
 
   buildRows();
   showPrediction();
   showEconomics();
+  showStability();
   showError();
 
   return () => {

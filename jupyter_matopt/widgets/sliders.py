@@ -14,13 +14,14 @@ import traitlets
 from ..core import CompositionError, CompositionSpace, is_element, parse_composition, to_formula
 from ._frontend import esm
 from ._sliders_state import centre, check_step, clean_fractions, formula_of
+from ._stability_panel import StabilityPanel
 from ._model import Evaluator
 from .rebalance import RebalanceError, feasible_fractions, rebalance, remove_element, set_subset
 
 __all__ = ["CompositionSliders"]
 
 
-class CompositionSliders(anywidget.AnyWidget):
+class CompositionSliders(StabilityPanel, anywidget.AnyWidget):
     """Sliders for a composition whose fractions always sum to 1, with a live prediction.
 
     Moving one slider rebalances the free others in proportion (see
@@ -38,6 +39,9 @@ class CompositionSliders(anywidget.AnyWidget):
         fractions: Start composition (defaults to the centre of the allowed region, or the
             formula given as ``space_or_elements``).
         step: Slider step for the fractions (``0`` for continuous); overrides the space's.
+        stability: ``True`` or a dict of :func:`jupyter_matopt.stability` options adds a
+            Stability button: the current composition's energy above the hull, on request,
+            in the background, marked stale when the sliders move (see ``stability()``).
         **kwargs: Passed to ``anywidget.AnyWidget``.
 
     Errors from the model or from user input never escape an observer: they appear in the
@@ -67,6 +71,7 @@ class CompositionSliders(anywidget.AnyWidget):
         *,
         fractions: Mapping[str, float] | str | None = None,
         step: float | None = None,
+        stability: bool | Mapping[str, Any] = False,
         **kwargs: Any,
     ) -> None:
         start: dict[str, float] | None = None
@@ -102,7 +107,7 @@ class CompositionSliders(anywidget.AnyWidget):
         self._evaluator = Evaluator(model) if model is not None else None
         self._model = model
         self._guard = False
-        super().__init__(**kwargs)
+        super().__init__(stability=stability, **kwargs)
         self.on_msg(self._on_custom_msg)
         if fractions is not None:
             start = parse_composition(fractions)
@@ -567,7 +572,7 @@ class CompositionSliders(anywidget.AnyWidget):
             self.error = ""
 
     def _on_custom_msg(self, _widget: Any, content: Any, buffers: list[Any] | None = None) -> None:
-        """Actions from the view: ``add_element``, ``remove_element``, ``set_fraction``."""
+        """View actions: ``add_element``, ``remove_element``, ``set_fraction``, ``stability``."""
         if not isinstance(content, dict):
             return
         kind = content.get("type")
@@ -578,6 +583,8 @@ class CompositionSliders(anywidget.AnyWidget):
                 self._remove_element(str(content.get("element", "")))
             elif kind == "set_fraction":
                 self.set_fraction(str(content["element"]), float(content["value"]))
+            elif kind == "stability":
+                self.stability(wait=False)  # a background thread; the status line follows
         except Exception as exc:  # noqa: BLE001
             self.error = str(exc)
 
