@@ -23,12 +23,19 @@ import pandas as pd
 
 from ._inputs import RulesError, as_fractions
 from .alloy import THRESHOLDS, alloy_rules
-from .compound import SMACT_CITATION, compound_rules, integer_formulas, oxidation_states
+from .compound import (
+    SMACT_CITATION,
+    compound_rules,
+    compound_validity,
+    integer_formulas,
+    oxidation_states,
+)
 
 __all__ = [
     "RulesError",
     "plausibility",
     "compound_rules",
+    "compound_validity",
     "alloy_rules",
     "integer_formulas",
     "oxidation_states",

@@ -35,7 +35,8 @@ import pandas as pd
 
 from ._inputs import RulesError, as_fractions
 
-__all__ = ["integer_formulas", "compound_rules", "oxidation_states", "SMACT_CITATION"]
+__all__ = ["integer_formulas", "compound_rules", "compound_validity", "oxidation_states",
+           "SMACT_CITATION"]
 
 SMACT_CITATION = (
     "@article{Davies2019SMACT, author={Davies, Daniel W. and Butler, Keith T. and Skelton, "
@@ -212,6 +213,67 @@ def _check(formula: tuple[tuple[str, int], ...], mixed_valence: bool, ox_set: st
     if neutral:
         return True, False, "charge-neutral only with a cation more electronegative than an anion"
     return False, False, "no charge-neutral assignment of oxidation states"
+
+
+def compound_validity(
+    X: np.ndarray,
+    elements: Sequence[str],
+    *,
+    mixed_valence: bool = False,
+    tol: float = 0.01,
+    max_atoms: int = 30,
+    oxidation_states_set: str = "icsd24",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The verdicts of :func:`compound_rules` as two boolean masks, without the text columns.
+
+    Vectorized for the generator's filter (tens of thousands of rows per ``sample``): the
+    integer formulas are found for all rows at once, and SMACT's test runs once per distinct
+    formula (and is cached across calls).
+
+    Args:
+        X: ``(n, k)`` fractions over ``elements`` (rows summing to 1).
+        elements: Element symbols of the columns.
+        mixed_valence, tol, max_atoms, oxidation_states_set: As in :func:`compound_rules`.
+
+    Returns:
+        ``(charge_neutral, neutral_and_balanced)``, boolean arrays of length ``n``.
+    """
+    X = np.asarray(X, dtype=float)
+    els = list(elements)
+    n = len(X)
+    neutral = np.zeros(n, dtype=bool)
+    balanced = np.zeros(n, dtype=bool)
+    if not n:
+        return neutral, balanced
+    _smact()
+    present = X > 0
+    metal = np.array([e in _metals() for e in els], dtype=bool)
+    # a pure element or metals only pass without a formula, as in compound_rules
+    trivial = (present.sum(axis=1) <= 1) | ~(present & ~metal).any(axis=1)
+    neutral[trivial] = balanced[trivial] = True
+    todo = np.flatnonzero(~trivial)
+    if not len(todo):
+        return neutral, balanced
+    counts, ok = integer_formulas(X[todo], tol=tol, max_atoms=int(max_atoms))
+    todo, counts = todo[ok], counts[ok]
+    if not len(todo):
+        return neutral, balanced
+    m = int((counts > 0).sum(axis=1).max())
+    # the present columns of each row, in column order, then zero-count padding
+    cols = np.argsort(counts == 0, axis=1, kind="stable")[:, :m]
+    cnt = np.take_along_axis(counts, cols, axis=1)
+    key = np.ascontiguousarray(np.hstack([np.where(cnt > 0, cols, -1), cnt]).astype(np.int64))
+    uniq, inv = np.unique(key.view(np.dtype((np.void, 8 * key.shape[1]))).ravel(),
+                          return_inverse=True)
+    res = np.zeros((len(uniq), 2), dtype=bool)
+    for u, raw in enumerate(uniq):
+        row = np.frombuffer(raw.tobytes(), dtype=np.int64)
+        formula = tuple((els[int(j)], int(c)) for j, c in zip(row[:m], row[m:], strict=True)
+                        if c > 0)
+        res[u, 0], res[u, 1], _ = _check(formula, bool(mixed_valence), oxidation_states_set)
+    neutral[todo] = res[inv.ravel(), 0]
+    balanced[todo] = res[inv.ravel(), 1]
+    return neutral, balanced
 
 
 def compound_rules(

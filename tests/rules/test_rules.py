@@ -11,6 +11,7 @@ from jupyter_matopt.rules import (
     RulesError,
     alloy_rules,
     compound_rules,
+    compound_validity,
     integer_formulas,
     oxidation_states,
     plausibility,
@@ -123,3 +124,23 @@ def test_bad_input_raises_rules_error() -> None:
         compound_rules(["NaCl"], tol=2)
     with pytest.raises(ValueError):
         compound_rules(["Xx2O"])
+
+
+@pytest.mark.parametrize("mixed_valence", [False, True])
+def test_compound_validity_masks_agree_with_compound_rules(mixed_valence) -> None:  # type: ignore[no-untyped-def]
+    # random rows over cations, anions, metals and metalloids, half with integer amounts
+    rng = np.random.default_rng(0)
+    els = ["Li", "Na", "Fe", "Co", "Mn", "Cu", "Al", "Si", "O", "S", "Cl", "N", "C", "Te"]
+    X = np.zeros((600, len(els)))
+    for i in range(len(X)):
+        j = rng.choice(len(els), rng.integers(1, 5), replace=False)
+        X[i, j] = rng.integers(1, 6, len(j)) if i % 2 else rng.random(len(j))
+    X /= X.sum(axis=1, keepdims=True)
+    ref = compound_rules(X, els, mixed_valence=mixed_valence)
+    neutral, balanced = compound_validity(X, els, mixed_valence=mixed_valence)
+    assert np.array_equal(neutral, ref["charge_neutral"].to_numpy())
+    assert np.array_equal(balanced, ref["electronegativity_balanced"].to_numpy())
+    # both verdicts occur, so the comparison is not between two constant columns
+    assert 0.1 < balanced.mean() < 0.9
+    fe3o4 = np.array([[0.0, 0.0, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0, 0, 0, 0, 0]]) / 1.75
+    assert compound_validity(fe3o4, els, mixed_valence=mixed_valence)[0][0] == mixed_valence
