@@ -268,76 +268,103 @@ def load_model(
 
 
 def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
-    import xgboost as xgb
-
-    from ..features import feature_labels
     from ._calibration import apply_calibration  # noqa: F401  (import check)
-    from ._domain import MAX_REFERENCE, DomainModel
-    from ._evaluation import CVReport
     from ._model import PropertyModel
 
-    cls = cls or PropertyModel
+    meta, blobs, members, zero_members, zi_meta = _read_verified(path)
+    model, init = _restore_fields(cls or PropertyModel, meta)
+    p = model.n_features_in_
+    _restore_domain(model, meta, blobs, p)
+    # ---- non-tree backends: state from safetensors + JSON (see _persist_backend)
+    generic = attach_backend_state(model, init, meta, blobs, members, zero_members, p)
+    _restore_boosters(model, blobs, members, zero_members, generic=generic, p=p)
+    # a zero stage exists exactly when the metadata lists its members (boosters or state)
+    model.zero_inflated_ = bool(zero_members)
+    _restore_zero_stage(model, zi_meta)
+    model._pred_threads = [-1] * len(model.members_)
+    model._attributors = {}
+    model._used_mask = None
+    model._importance_X = np.zeros((0, p))
+    model.check_X_ = _verify_check(model, meta, zi_meta, p)
+    _restore_cv(model, meta)
+    model.fit_time_ = 0.0
+    return model
+
+
+def _parse_metadata(raw_meta: bytes, path: Path) -> dict[str, Any]:
+    """The metadata: JSON of this format and version, hash and layout intact."""
+    try:
+        meta = json.loads(raw_meta.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"metadata.json in {str(path)!r} is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError("metadata.json must hold a JSON object")
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{str(path)!r} is not a saved PropertyModel (format {meta.get('format')!r})"
+        )
+    version = meta.get("format_version")
+    if type(version) is not int or version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"the model in {str(path)!r} has format version {version!r}; this version of "
+            f"jupyter_matopt reads version {FORMAT_VERSION} (re-save it with a matching "
+            "version)"
+        )
+    stated = meta.get("metadata_sha256")
+    body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
+    try:
+        actual = _sha256(_canonical(body))
+    except (ValueError, TypeError) as exc:
+        raise ModelFileError(
+            f"metadata.json holds values that are not plain JSON ({exc})") from None
+    if stated != actual:
+        raise ModelFileError(
+            f"metadata.json in {str(path)!r} was modified after saving (sha256 mismatch)"
+        )
+    # the hash covers the values, not the layout: a flipped whitespace byte is damage too
+    if raw_meta.decode("utf-8") not in (json.dumps(meta, indent=1), json.dumps(meta)):
+        raise ModelFileError(
+            f"metadata.json in {str(path)!r} was modified after saving (its text is not "
+            "laid out as saved)"
+        )
+    check_metadata_numbers(meta)
+    return meta
+
+
+def _member_names(
+    meta: Mapping[str, Any], hashes: Mapping[str, Any]
+) -> tuple[list[str], list[str], dict[str, Any] | None]:
+    """Member files, the zero stage's member files and metadata (names checked)."""
+    members = _str_list(meta, "members")
+    if not members or len(members) > 1000:
+        raise ModelFileError("metadata lists no ensemble members")
+    zi_meta = (_expect(meta, "zero_inflated", dict, nullable=True)
+               if "zero_inflated" in meta else None)
+    zero_members = _str_list(zi_meta, "members") if zi_meta is not None else []
+    if zi_meta is not None and not 1 <= len(zero_members) <= 1000:
+        raise ModelFileError("metadata lists no members of the zero stage")
+    for name in zero_members:
+        if not _ZERO_MEMBER_RE.match(name) or name not in hashes:
+            raise ModelFileError(f"metadata lists an unexpected file name {name!r}")
+    if len(set(zero_members)) != len(zero_members) or len(set(members)) != len(members):
+        raise ModelFileError("metadata lists a member file twice")
+    for name in [*members, ARRAYS]:
+        if not (_MEMBER_RE.match(name) or name == ARRAYS) or name not in hashes:
+            raise ModelFileError(f"metadata lists an unexpected file name {name!r}")
+    return members, zero_members, zi_meta
+
+
+def _read_verified(
+    path: Path,
+) -> tuple[dict[str, Any], dict[str, bytes], list[str], list[str], dict[str, Any] | None]:
+    """Metadata, hash-checked file contents, member names, the zero stage's metadata."""
+    from ._domain import MAX_REFERENCE
+
     reader = _Reader(path)
     try:
-        raw_meta = reader.read(METADATA, MAX_METADATA_BYTES)
-        try:
-            meta = json.loads(raw_meta.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise ModelFileError(
-                f"metadata.json in {str(path)!r} is not valid JSON ({exc})"
-            ) from None
-        if not isinstance(meta, dict):
-            raise ModelFileError("metadata.json must hold a JSON object")
-        if meta.get("format") != FORMAT:
-            raise ModelFileError(
-                f"{str(path)!r} is not a saved PropertyModel (format {meta.get('format')!r})"
-            )
-        version = meta.get("format_version")
-        if type(version) is not int or version != FORMAT_VERSION:
-            raise ModelFileError(
-                f"the model in {str(path)!r} has format version {version!r}; this version of "
-                f"jupyter_matopt reads version {FORMAT_VERSION} (re-save it with a matching "
-                "version)"
-            )
-        stated = meta.get("metadata_sha256")
-        body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
-        try:
-            actual = _sha256(_canonical(body))
-        except (ValueError, TypeError) as exc:
-            raise ModelFileError(
-                f"metadata.json holds values that are not plain JSON ({exc})"
-            ) from None
-        if stated != actual:
-            raise ModelFileError(
-                f"metadata.json in {str(path)!r} was modified after saving (sha256 mismatch)"
-            )
-        # the hash covers the values, not the layout: a flipped whitespace byte is damage too
-        if raw_meta.decode("utf-8") not in (json.dumps(meta, indent=1), json.dumps(meta)):
-            raise ModelFileError(
-                f"metadata.json in {str(path)!r} was modified after saving (its text is not "
-                "laid out as saved)"
-            )
-        check_metadata_numbers(meta)
+        meta = _parse_metadata(reader.read(METADATA, MAX_METADATA_BYTES), path)
         hashes = _expect(meta, "files", dict)
-        members = _str_list(meta, "members")
-        if not members or len(members) > 1000:
-            raise ModelFileError("metadata lists no ensemble members")
-        zi_meta = (
-            _expect(meta, "zero_inflated", dict, nullable=True)
-            if ("zero_inflated" in meta)
-            else None
-        )
-        zero_members = _str_list(zi_meta, "members") if zi_meta is not None else []
-        if zi_meta is not None and not 1 <= len(zero_members) <= 1000:
-            raise ModelFileError("metadata lists no members of the zero stage")
-        for name in zero_members:
-            if not _ZERO_MEMBER_RE.match(name) or name not in hashes:
-                raise ModelFileError(f"metadata lists an unexpected file name {name!r}")
-        if len(set(zero_members)) != len(zero_members) or len(set(members)) != len(members):
-            raise ModelFileError("metadata lists a member file twice")
-        for name in [*members, ARRAYS]:
-            if not (_MEMBER_RE.match(name) or name == ARRAYS) or name not in hashes:
-                raise ModelFileError(f"metadata lists an unexpected file name {name!r}")
+        members, zero_members, zi_meta = _member_names(meta, hashes)
         blobs: dict[str, bytes] = {}
         dom_meta = _expect(meta, "domain", dict)
         n_cols = len(_expect(dom_meta, "columns", list))
@@ -358,8 +385,15 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
             blobs[name] = data
     finally:
         reader.close()
+    return meta, blobs, members, zero_members, zi_meta
 
-    # ---- metadata fields
+
+def _restore_fields(
+    cls: type[PropertyModel], meta: Mapping[str, Any]
+) -> tuple[PropertyModel, dict[str, Any]]:
+    """The model built from the stored options with its fitted fields set, and the options."""
+    from ..features import feature_labels
+
     init = _expect(meta, "init_params", dict)
     unknown = set(init) - _INIT_KEYS
     if unknown:
@@ -403,29 +437,39 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
     model.std_floor_ = float(_expect(meta, "std_floor", (int, float)))
     model.calibration_ = dict(_expect(meta, "calibration", dict))
     if task == "classification":
-        classes = _expect(meta, "classes", list)
-        if len(classes) != 2 or not all(isinstance(c, (int, float, str, bool)) for c in classes):
-            raise ModelFileError("metadata classes must be two labels")
-        model.classes_ = np.array(classes)
-        # files written before the threshold was stored predicted with 0.5
-        thr = (
-            _expect(meta, "threshold", (int, float), nullable=True) if "threshold" in meta else None
-        )
-        model.threshold_ = 0.5 if thr is None else float(thr)
-        if not 0.0 <= model.threshold_ <= 1.0:
-            raise ModelFileError(f"metadata threshold {model.threshold_!r} is not in [0, 1]")
-        model.prevalence_ = float(_expect(meta, "prevalence", (int, float)))
-        method = meta.get("threshold_method")
-        model.threshold_method_ = (
-            str(method) if isinstance(method, str) else ("fixed" if thr is None else "unknown")
-        )
+        _restore_classifier_fields(model, meta)
     model.feature_means_ = np.nan_to_num(_float_list(meta, "feature_means", p))
     model.shap_importance_ = np.nan_to_num(_float_list(meta, "shap_importance", p))
     best = _expect(meta, "best_params", dict, nullable=True)
     if best is not None:
         model.best_params_ = best
+    return model, init
 
-    # ---- domain
+
+def _restore_classifier_fields(model: PropertyModel, meta: Mapping[str, Any]) -> None:
+    classes = _expect(meta, "classes", list)
+    if len(classes) != 2 or not all(isinstance(c, (int, float, str, bool)) for c in classes):
+        raise ModelFileError("metadata classes must be two labels")
+    model.classes_ = np.array(classes)
+    # files written before the threshold was stored predicted with 0.5
+    thr = (
+        _expect(meta, "threshold", (int, float), nullable=True) if "threshold" in meta else None
+    )
+    model.threshold_ = 0.5 if thr is None else float(thr)
+    if not 0.0 <= model.threshold_ <= 1.0:
+        raise ModelFileError(f"metadata threshold {model.threshold_!r} is not in [0, 1]")
+    model.prevalence_ = float(_expect(meta, "prevalence", (int, float)))
+    method = meta.get("threshold_method")
+    model.threshold_method_ = (
+        str(method) if isinstance(method, str) else ("fixed" if thr is None else "unknown")
+    )
+
+
+def _restore_domain(
+    model: PropertyModel, meta: Mapping[str, Any], blobs: Mapping[str, bytes], p: int
+) -> None:
+    from ._domain import MAX_REFERENCE, DomainModel
+
     dom = _expect(meta, "domain", dict)
     cols = _float_list(dom, "columns")
     _float_list(dom, "mean", len(cols))
@@ -443,59 +487,62 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
         raise ModelFileError(f"{ARRAYS}: {ref.shape[0]} reference rows, the metadata says {n_ref}")
     model.domain_ = DomainModel.from_metadata(dom, ref)
 
-    # ---- non-tree backends: state from safetensors + JSON (see _persist_backend)
-    generic = attach_backend_state(model, init, meta, blobs, members, zero_members, p)
-    # ---- boosters
+
+def _booster(blob: bytes, name: str, p: int) -> Any:
+    import xgboost as xgb
+
+    b = xgb.Booster()
+    b.load_model(bytearray(blob))
+    if b.num_features() != p:
+        raise ModelFileError(f"{name} expects {b.num_features()} features, the metadata lists {p}")
+    return b
+
+
+def _restore_boosters(model: PropertyModel, blobs: Mapping[str, bytes], members: list[str],
+                      zero_members: list[str], *, generic: Any, p: int) -> None:
+    """XGBoost members and zero-stage members (a non-tree backend has restored its own)."""
+    if generic:
+        return
     # XGBoost trusts the tree structure it is given: check every tree before it sees one
-    for name in [*members, *zero_members] if not generic else []:
+    for name in [*members, *zero_members]:
         check_booster_json(blobs[name], name, n_features=p)
-    boosters = []
-    for name in members if not generic else []:
-        b = xgb.Booster()
-        b.load_model(bytearray(blobs[name]))
-        if b.num_features() != p:
-            raise ModelFileError(
-                f"{name} expects {b.num_features()} features, the metadata lists {p}"
-            )
-        boosters.append(b)
-    if not generic:
-        model.members_ = boosters
+    model.members_ = [_booster(blobs[name], name, p) for name in members]
     zero_boosters = []
-    for name in zero_members if not generic else []:
-        b = xgb.Booster()
-        b.load_model(bytearray(blobs[name]))
-        if b.num_features() != p:
-            raise ModelFileError(
-                f"{name} expects {b.num_features()} features, the metadata lists {p}"
-            )
+    for name in zero_members:
+        b = _booster(blobs[name], name, p)
         b.set_param({"nthread": 1})
         zero_boosters.append(b)
-    if not generic:
-        model.zero_members_ = zero_boosters
-    model.zero_inflated_ = bool(zero_boosters) or bool(generic and zero_members)
+    model.zero_members_ = zero_boosters
+
+
+def _restore_zero_stage(model: PropertyModel, zi_meta: Mapping[str, Any] | None) -> None:
+    """The zero stage's mode and std calibration."""
     model.zero_mode_ = None
     model.zero_std_scale_ = model.zero_std_floor_ = None
-    if zi_meta is not None:
-        if task != "regression":
-            raise ModelFileError("only a regression model can have a zero stage")
-        mode = zi_meta.get("mode")
-        if mode not in ("hard", "soft"):
-            raise ModelFileError(f"metadata zero_inflated mode {mode!r} is not 'hard' or 'soft'")
-        model.zero_mode_ = mode
-        zs, zf = zi_meta.get("std_scale"), zi_meta.get("std_floor")
-        for key, val in (("std_scale", zs), ("std_floor", zf)):
-            if val is not None and (
-                isinstance(val, bool) or not isinstance(val, (int, float)) or not np.isfinite(val)
-            ):
-                raise ModelFileError(f"metadata zero_inflated {key} must be a number or null")
-        if (zs is None) != (zf is None):
-            raise ModelFileError("metadata zero_inflated std_scale and std_floor go together")
-        if zs is not None:
-            model.zero_std_scale_, model.zero_std_floor_ = float(zs), float(zf)
-    model._pred_threads = [-1] * len(model.members_)
-    model._attributors = {}
-    model._used_mask = None
-    model._importance_X = np.zeros((0, p))
+    if zi_meta is None:
+        return
+    if model.task_ != "regression":
+        raise ModelFileError("only a regression model can have a zero stage")
+    mode = zi_meta.get("mode")
+    if mode not in ("hard", "soft"):
+        raise ModelFileError(f"metadata zero_inflated mode {mode!r} is not 'hard' or 'soft'")
+    model.zero_mode_ = mode
+    zs, zf = zi_meta.get("std_scale"), zi_meta.get("std_floor")
+    for key, val in (("std_scale", zs), ("std_floor", zf)):
+        if val is not None and (
+            isinstance(val, bool) or not isinstance(val, (int, float)) or not np.isfinite(val)
+        ):
+            raise ModelFileError(f"metadata zero_inflated {key} must be a number or null")
+    if (zs is None) != (zf is None):
+        raise ModelFileError("metadata zero_inflated std_scale and std_floor go together")
+    if zs is not None:
+        model.zero_std_scale_, model.zero_std_floor_ = float(zs), float(zf)
+
+
+def _verify_check(
+    model: PropertyModel, meta: Mapping[str, Any], zi_meta: Mapping[str, Any] | None, p: int
+) -> np.ndarray:
+    """The stored check rows, once the loaded model reproduces their stored margins."""
     check = _expect(meta, "check", dict)
     check_X = _float_list({"X": [v for row in _expect(check, "X", list) for v in row]}, "X")
     n_check = len(_expect(check, "X", list))
@@ -521,12 +568,17 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
                 "the loaded zero stage does not reproduce the predictions stored at save time "
                 "(incompatible XGBoost version or damaged file)"
             )
-    model.check_X_ = check_X
+    return check_X
+
+
+def _restore_cv(model: PropertyModel, meta: Mapping[str, Any]) -> None:
+    from ._evaluation import CVReport
+
     cv = _expect(meta, "cv", dict, nullable=True)
     if cv is not None:
         model.cv_report_ = CVReport(
             protocol=str(cv.get("protocol", "")),
-            task=str(cv.get("task", task)),
+            task=str(cv.get("task", model.task_)),
             target=str(cv.get("target", model.target_)),
             units=str(cv.get("units", model.units_)),
             summary=dict(cv.get("summary") or {}),
@@ -537,5 +589,3 @@ def _load(path: Path, cls: type[PropertyModel] | None) -> PropertyModel:
             seconds=float(cv.get("seconds") or 0.0),
             params=dict(cv.get("params") or {}),
         )
-    model.fit_time_ = 0.0
-    return model
