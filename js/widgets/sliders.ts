@@ -533,7 +533,8 @@ function render({ model, el }: RenderProps): () => void {
     const st = state.stability;
     stabBox.style.display = st.enabled ? '' : 'none';
     stabBox.className = `jp-matopt-stab jp-matopt-stab-${st.state ?? 'idle'}`;
-    stabBox.classList.toggle('jp-matopt-stale', st.state === 'stale');
+    // only the old value fades: the button stays inviting, to ask for this composition
+    stabLabel.classList.toggle('jp-matopt-stale', st.state === 'stale');
     stabButton.disabled = st.state === 'computing';
     // textContent: the label carries formulas and error messages, never markup
     stabLabel.textContent = st.label || 'energy above the hull of this composition, on request';

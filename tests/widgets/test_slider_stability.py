@@ -141,3 +141,55 @@ def test_missing_extra_is_named_in_the_status_line(tmp_path: Path) -> None:
     st = json.loads(out.stdout.strip().splitlines()[-1])
     assert st["state"] == "error" and "\n" not in st["label"]
     assert "optional extra 'mlip'" in st["label"] and "jupyter_matopt[mlip]" in st["label"]
+
+
+@pytest.mark.browser
+def test_view_button_and_status_line_in_chromium(asked, tmp_path: Path) -> None:
+    """The built view: the button sends the request, the status line shows the kernel's text
+    as text (never markup), faded when stale, the button disabled while computing."""
+    from jupyter_matopt.widgets._frontend import STATIC_DIR
+
+    from .browser_harness import CHROMIUM, LAUNCH_ARGS, available, page_html, widget_state
+
+    why = available() or (None if (STATIC_DIR / "sliders.js").is_file()
+                          else "front end not built (run npm run build:widgets)")  # fmt: skip
+    if why:
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    w = asked[0]
+    w.set_fraction("Ni", 0.5)
+    done = dict(w.stability_status)
+    assert done["state"] == "done"
+    html = tmp_path / "sliders.html"
+    html.write_text(page_html(STATIC_DIR / "sliders.js", widget_state(w)))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(html.as_uri())
+            page.wait_for_function("window.rendered === true", timeout=10_000)
+            label = page.locator(".jp-matopt-stab-label")
+            assert label.inner_text() == done["label"]
+            assert label.get_attribute("title") == done["detail"]
+            page.click("text=Stability")
+            assert {"type": "stability"} in page.evaluate("window.sent")
+            page.evaluate("s => window.kernelSet('stability_status', s)",
+                          {**done, "state": "computing", "label": "computing… stability of x"})
+            assert page.locator(".jp-matopt-stab button").is_disabled()
+            hostile = '<img src=x onerror="window.pwned=1">'
+            page.evaluate("s => window.kernelSet('stability_status', s)",
+                          {**done, "state": "stale", "label": f"stale (for {hostile})"})
+            assert label.inner_text() == f"stale (for {hostile})"
+            assert page.locator(".jp-matopt-stab img").count() == 0
+            assert page.evaluate("window.pwned") is None
+            assert page.locator(".jp-matopt-stab-label.jp-matopt-stale").count() == 1
+            assert not page.locator(".jp-matopt-stab button").is_disabled()
+            page.evaluate("s => window.kernelSet('stability_status', s)",
+                          {**done, "enabled": False})
+            assert not page.locator(".jp-matopt-stab").is_visible()
+            assert errors == []
+        finally:
+            browser.close()
