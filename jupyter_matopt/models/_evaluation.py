@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .._progress import as_progress
+from .._progress import Progress, as_progress
 from ._calibration import (
     apply_branch_calibration,
     apply_calibration,
@@ -110,7 +110,7 @@ def make_splits(
     descriptor_columns: Sequence[int] | None = None,
 ) -> list[Split]:
     """``(train, test, label)`` index triples of a protocol (see the module docstring)."""
-    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     protocol = _resolve_protocol(protocol)
     n = len(P)
@@ -127,49 +127,68 @@ def make_splits(
             (tr, te, f"fold {i}") for i, (tr, te) in enumerate(splitter.split(np.zeros(n), y_enc))
         ]
     if protocol == "group":
-        if P.groups is None:
-            from ..core import composition_key
-
-            groups = np.array([composition_key(f) for f in P.formulas], dtype=object)
-        else:
-            groups = P.groups
-        n_groups = len(pd.unique(groups))
-        if n_groups < n_splits:
-            raise ModelError(
-                f"group CV needs at least n_splits={n_splits} groups, found {n_groups}"
-            )
-        gkf = GroupKFold(n_splits)
-        return [
-            (tr, te, f"group fold {i}")
-            for i, (tr, te) in enumerate(gkf.split(np.zeros(n), y_enc, groups))
-        ]
+        return _group_splits(P, y_enc, n_splits)
     if protocol == "leave-element-out":
-        counts = Counter(e for els in P.row_elements for e in els)
-        min_train = max(10, int(0.2 * n))
-        if elements is None:
-            eligible = [e for e, c in counts.most_common() if c >= 2 and n - c >= min_train]
-            chosen = eligible[: int(n_elements)]
-            if not chosen:
-                raise ModelError(
-                    "leave-element-out: no element leaves enough training rows (every element is "
-                    f"in more than {n - min_train} of {n} rows); pass elements=[...]"
-                )
-        else:
-            chosen = list(elements)
-            unknown = [e for e in chosen if counts.get(e, 0) == 0]
-            if unknown:
-                raise ModelError(f"leave-element-out: {unknown} occur in no row of the data")
-        splits = []
-        for e in chosen:
-            test = np.array([i for i, els in enumerate(P.row_elements) if e in els], dtype=np.intp)
-            train = np.setdiff1d(np.arange(n), test)
-            if len(train) < 2:
-                raise ModelError(f"leave-element-out: every row contains {e}; nothing to train on")
-            splits.append((train, test, f"element {e}"))
-        return splits
-    # leave-cluster-out
+        return _element_splits(P, elements, n_elements)
+    return _cluster_splits(P, seed, n_clusters, descriptor_columns)
+
+
+def _group_splits(P: _Prepared, y_enc: np.ndarray, n_splits: int) -> list[Split]:
+    from sklearn.model_selection import GroupKFold
+
+    if P.groups is None:
+        from ..core import composition_key
+
+        groups = np.array([composition_key(f) for f in P.formulas], dtype=object)
+    else:
+        groups = P.groups
+    n_groups = len(pd.unique(groups))
+    if n_groups < n_splits:
+        raise ModelError(
+            f"group CV needs at least n_splits={n_splits} groups, found {n_groups}"
+        )
+    gkf = GroupKFold(n_splits)
+    return [
+        (tr, te, f"group fold {i}")
+        for i, (tr, te) in enumerate(gkf.split(np.zeros(len(P)), y_enc, groups))
+    ]
+
+
+def _element_splits(
+    P: _Prepared, elements: Sequence[str] | None, n_elements: int
+) -> list[Split]:
+    n = len(P)
+    counts = Counter(e for els in P.row_elements for e in els)
+    min_train = max(10, int(0.2 * n))
+    if elements is None:
+        eligible = [e for e, c in counts.most_common() if c >= 2 and n - c >= min_train]
+        chosen = eligible[: int(n_elements)]
+        if not chosen:
+            raise ModelError(
+                "leave-element-out: no element leaves enough training rows (every element is "
+                f"in more than {n - min_train} of {n} rows); pass elements=[...]"
+            )
+    else:
+        chosen = list(elements)
+        unknown = [e for e in chosen if counts.get(e, 0) == 0]
+        if unknown:
+            raise ModelError(f"leave-element-out: {unknown} occur in no row of the data")
+    splits = []
+    for e in chosen:
+        test = np.array([i for i, els in enumerate(P.row_elements) if e in els], dtype=np.intp)
+        train = np.setdiff1d(np.arange(n), test)
+        if len(train) < 2:
+            raise ModelError(f"leave-element-out: every row contains {e}; nothing to train on")
+        splits.append((train, test, f"element {e}"))
+    return splits
+
+
+def _cluster_splits(
+    P: _Prepared, seed: int, n_clusters: int, descriptor_columns: Sequence[int] | None
+) -> list[Split]:
     from sklearn.cluster import KMeans
 
+    n = len(P)
     cols = list(range(P.F.shape[1])) if descriptor_columns is None else list(descriptor_columns)
     Z = P.F[:, cols]
     ok = np.isfinite(Z)
@@ -249,7 +268,54 @@ def _cross_validate_prepared(
         n_clusters=n_clusters,
         descriptor_columns=desc_cols,
     )
-    progress = as_progress(callback)
+    parity, folds, raw_by_fold, zero_by_fold = _run_folds(
+        runner, P, splits, protocol, as_progress(callback)
+    )
+    calibration: dict[str, Any]
+    if task == "regression":
+        parity, calibration = _regression_calibration(parity, folds, raw_by_fold, zero_by_fold)
+        metric_keys = ["mae", "rmse", "r2"]
+    else:
+        calibration = classification_calibration(
+            y_enc[parity["row"].to_numpy()], parity["proba"].to_numpy(float)
+        )
+        metric_keys = ["roc_auc", "roc_auc_labels", "accuracy"]
+        parity = parity.rename(columns={"proba_std": "y_std"})
+    summary = _summary(protocol, task, folds, parity, calibration, metric_keys)
+    seconds = time.perf_counter() - t0
+    summary["seconds"] = seconds
+    from ._inputs import training_hash as _training_hash
+
+    cond = (
+        P.F[:, len(names) - len(info.get("conditions", [])) :] if info.get("conditions") else None
+    )
+    yh = y_enc if task == "regression" else y_enc.astype(np.float64)
+    return CVReport(
+        protocol=protocol,
+        task=task,
+        target=str(info.get("target", "target")),
+        units=str(info.get("units", "")),
+        summary=summary,
+        folds=folds,
+        parity=parity,
+        calibration=calibration,
+        training_hash=_training_hash(P.formulas, yh, cond),
+        seconds=seconds,
+        params=runner.params(),
+    )
+
+
+def _run_folds(
+    runner: _FoldRunner,
+    P: _Prepared,
+    splits: list[Split],
+    protocol: str,
+    progress: Progress,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[np.ndarray, np.ndarray]],
+           list[np.ndarray | None]]:
+    """Fit and predict every fold: the parity rows, one metrics row per fold, and (regression)
+    each fold's raw residuals and std and which test rows the zero stage predicted 0."""
+    task, y_enc = runner.task, runner.y_enc
     fold_rows: list[dict[str, Any]] = []
     parts: list[pd.DataFrame] = []
     raw_by_fold: list[tuple[np.ndarray, np.ndarray]] = []
@@ -296,93 +362,100 @@ def _cross_validate_prepared(
         )
         progress("cv", f + 1, len(splits), f"{protocol}: {label} done")
     parity = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    folds = pd.DataFrame(fold_rows)
-    calibration: dict[str, Any]
-    if task == "regression":
-        # Cross-fitted calibration: fold f's std uses (a, b) fitted on the other folds
-        # (zero-inflated models whose every fold has the two stages: one (a, b) per branch,
-        # rows predicted 0 and rows predicted by the regressor).
-        branched = bool(zero_by_fold) and all(z is not None for z in zero_by_fold)
-        calibrated = []
-        for f in range(len(raw_by_fold)):
-            others = [g for g in range(len(raw_by_fold)) if g != f]
-            if not others:
-                calibrated.append(apply_calibration(raw_by_fold[f][1], 1.0, 0.0))
-                continue
-            o_r = np.concatenate([raw_by_fold[g][0] for g in others])
-            o_s = np.concatenate([raw_by_fold[g][1] for g in others])
-            if branched:
-                o_z = np.concatenate([zero_by_fold[g] for g in others])  # type: ignore[misc]
-                (a, b), (a0, b0) = fit_branch_calibration(o_r, o_s, o_z)
-                calibrated.append(
-                    apply_branch_calibration(raw_by_fold[f][1], zero_by_fold[f], a, b, a0, b0)
-                )
-            else:
-                a, b = fit_std_calibration(o_r, o_s)
-                calibrated.append(apply_calibration(raw_by_fold[f][1], a, b))
-        parity["y_std"] = np.concatenate(calibrated) if calibrated else []
-        r = parity["y_true"].to_numpy(float) - parity["y_pred"].to_numpy(float)
-        s_raw = parity["y_std_raw"].to_numpy(float)
-        s_cal = parity["y_std"].to_numpy(float)
-        calibration = {
-            **coverage(r, s_cal),
-            **{f"raw_{k}": v for k, v in coverage(r, s_raw).items()},
-        }
+    return parity, pd.DataFrame(fold_rows), raw_by_fold, zero_by_fold
+
+
+def _cross_fitted_std(
+    raw_by_fold: list[tuple[np.ndarray, np.ndarray]],
+    zero_by_fold: list[np.ndarray | None],
+    branched: bool,
+) -> list[np.ndarray]:
+    """Each fold's calibrated std, with (a, b) fitted on the other folds (``branched``: one
+    (a, b) per branch, rows predicted 0 and rows predicted by the regressor)."""
+    calibrated = []
+    for f in range(len(raw_by_fold)):
+        others = [g for g in range(len(raw_by_fold)) if g != f]
+        if not others:
+            calibrated.append(apply_calibration(raw_by_fold[f][1], 1.0, 0.0))
+            continue
+        o_r = np.concatenate([raw_by_fold[g][0] for g in others])
+        o_s = np.concatenate([raw_by_fold[g][1] for g in others])
         if branched:
-            z_all: np.ndarray = np.concatenate(zero_by_fold)  # type: ignore[arg-type]
-            (a_all, b_all), (a0_all, b0_all) = fit_branch_calibration(r, s_raw, z_all)
-            calibration.update(
-                {
-                    "std_scale": a_all,
-                    "std_floor": b_all,
-                    "zero_std_scale": a0_all,
-                    "zero_std_floor": b0_all,
-                    "predicted_zero_share": float(np.mean(z_all)),
-                    **{
-                        f"predicted_zero_{k}": v
-                        for k, v in coverage(r[z_all], s_cal[z_all]).items()
-                    },
-                    **{
-                        f"predicted_nonzero_{k}": v
-                        for k, v in coverage(r[~z_all], s_cal[~z_all]).items()
-                    },
-                    "method": "coverage of held-out residuals; each fold's calibration fitted "
-                    "on the other folds, separately for rows predicted 0 and the others",
-                }
+            o_z = np.concatenate([zero_by_fold[g] for g in others])  # type: ignore[misc]
+            (a, b), (a0, b0) = fit_branch_calibration(o_r, o_s, o_z)
+            calibrated.append(
+                apply_branch_calibration(raw_by_fold[f][1], zero_by_fold[f], a, b, a0, b0)
             )
         else:
-            a_all, b_all = fit_std_calibration(r, s_raw)
-            calibration.update(
-                {
-                    "std_scale": a_all,
-                    "std_floor": b_all,
-                    "method": "coverage of held-out residuals; each fold's calibration fitted "
-                    "on the other folds",
-                }
-            )
-        per_fold_cov = [coverage(raw_by_fold[f][0], calibrated[f]) for f in range(len(raw_by_fold))]
-        folds["coverage_68"] = [c["coverage_68"] for c in per_fold_cov]
-        folds["coverage_95"] = [c["coverage_95"] for c in per_fold_cov]
-        metric_keys = ["mae", "rmse", "r2"]
-        cols = [
-            "row",
-            "composition",
-            "fold",
-            "split",
-            "y_true",
-            "y_pred",
-            "y_std",
-            "y_std_raw",
-            "in_domain",
-            "distance",
-        ]
-        parity = parity[cols]
-    else:
-        calibration = classification_calibration(
-            y_enc[parity["row"].to_numpy()], parity["proba"].to_numpy(float)
+            a, b = fit_std_calibration(o_r, o_s)
+            calibrated.append(apply_calibration(raw_by_fold[f][1], a, b))
+    return calibrated
+
+
+_PARITY_COLUMNS = ["row", "composition", "fold", "split", "y_true", "y_pred", "y_std",
+                   "y_std_raw", "in_domain", "distance"]
+
+
+def _regression_calibration(
+    parity: pd.DataFrame,
+    folds: pd.DataFrame,
+    raw_by_fold: list[tuple[np.ndarray, np.ndarray]],
+    zero_by_fold: list[np.ndarray | None],
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Cross-fitted std calibration: the parity table with ``y_std``, and the calibration
+    summary; adds each fold's coverage to ``folds``."""
+    # zero-inflated models whose every fold has the two stages calibrate each branch apart
+    branched = bool(zero_by_fold) and all(z is not None for z in zero_by_fold)
+    calibrated = _cross_fitted_std(raw_by_fold, zero_by_fold, branched)
+    parity["y_std"] = np.concatenate(calibrated) if calibrated else []
+    r = parity["y_true"].to_numpy(float) - parity["y_pred"].to_numpy(float)
+    s_raw = parity["y_std_raw"].to_numpy(float)
+    s_cal = parity["y_std"].to_numpy(float)
+    calibration = {
+        **coverage(r, s_cal),
+        **{f"raw_{k}": v for k, v in coverage(r, s_raw).items()},
+    }
+    if branched:
+        z_all: np.ndarray = np.concatenate(zero_by_fold)  # type: ignore[arg-type]
+        (a_all, b_all), (a0_all, b0_all) = fit_branch_calibration(r, s_raw, z_all)
+        calibration.update(
+            {
+                "std_scale": a_all,
+                "std_floor": b_all,
+                "zero_std_scale": a0_all,
+                "zero_std_floor": b0_all,
+                "predicted_zero_share": float(np.mean(z_all)),
+                **{
+                    f"predicted_zero_{k}": v
+                    for k, v in coverage(r[z_all], s_cal[z_all]).items()
+                },
+                **{
+                    f"predicted_nonzero_{k}": v
+                    for k, v in coverage(r[~z_all], s_cal[~z_all]).items()
+                },
+                "method": "coverage of held-out residuals; each fold's calibration fitted "
+                "on the other folds, separately for rows predicted 0 and the others",
+            }
         )
-        metric_keys = ["roc_auc", "roc_auc_labels", "accuracy"]
-        parity = parity.rename(columns={"proba_std": "y_std"})
+    else:
+        a_all, b_all = fit_std_calibration(r, s_raw)
+        calibration.update(
+            {
+                "std_scale": a_all,
+                "std_floor": b_all,
+                "method": "coverage of held-out residuals; each fold's calibration fitted "
+                "on the other folds",
+            }
+        )
+    per_fold_cov = [coverage(raw_by_fold[f][0], calibrated[f]) for f in range(len(raw_by_fold))]
+    folds["coverage_68"] = [c["coverage_68"] for c in per_fold_cov]
+    folds["coverage_95"] = [c["coverage_95"] for c in per_fold_cov]
+    return parity[_PARITY_COLUMNS], calibration
+
+
+def _summary(protocol: str, task: str, folds: pd.DataFrame, parity: pd.DataFrame,
+             calibration: dict[str, Any], metric_keys: list[str]) -> dict[str, Any]:
+    """Mean and spread of each metric over the folds, coverage and the in-domain share."""
     summary: dict[str, Any] = {
         "protocol": protocol,
         "n_folds": len(folds),
@@ -396,27 +469,7 @@ def _cross_validate_prepared(
         summary["coverage_68"] = calibration["coverage_68"]
         summary["coverage_95"] = calibration["coverage_95"]
     summary["in_domain_share"] = float(parity["in_domain"].mean()) if len(parity) else float("nan")
-    seconds = time.perf_counter() - t0
-    summary["seconds"] = seconds
-    from ._inputs import training_hash as _training_hash
-
-    cond = (
-        P.F[:, len(names) - len(info.get("conditions", [])) :] if info.get("conditions") else None
-    )
-    yh = y_enc if task == "regression" else y_enc.astype(np.float64)
-    return CVReport(
-        protocol=protocol,
-        task=task,
-        target=str(info.get("target", "target")),
-        units=str(info.get("units", "")),
-        summary=summary,
-        folds=folds,
-        parity=parity,
-        calibration=calibration,
-        training_hash=_training_hash(P.formulas, yh, cond),
-        seconds=seconds,
-        params=runner.params(),
-    )
+    return summary
 
 
 def _prepare_data(model: Any, data: Any) -> tuple[_Prepared, dict[str, Any]]:
