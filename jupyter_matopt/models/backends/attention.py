@@ -187,11 +187,12 @@ class AttentionBackend(ModelBackend):
     ) -> AttentionBackend:
         """One network per seed on ``inputs.fractions`` and ``inputs.conditions``.
 
-        Members train one after another, each on ``threads`` torch threads: member ``i``
-        depends only on ``seeds[i]`` and the data (torch's global generator is re-seeded per
-        member, which concurrent threads would race on).
+        The members train together as one batched network
+        (:func:`~jupyter_matopt.models.deep._group.train_group`); member ``i`` starts from
+        ``seeds[i]`` and draws its batch order from it.
         """
-        from ..deep._train import TrainConfig, torch_threads, train_network
+        from ..deep._group import train_group
+        from ..deep._train import TrainConfig, torch_threads
 
         p = self.resolve_params(len(target))
         self.resolved = p
@@ -206,30 +207,30 @@ class AttentionBackend(ModelBackend):
             self.c_mean = self.c_scale = np.zeros(0)
         Z, F, Cs = self._encode(inputs)
         y = np.asarray(target, dtype=np.float64)
-        members = []
+        cfg = TrainConfig(
+            epochs=p["epochs"], batch_size=p["batch_size"], lr=float(p["lr"]),
+            weight_decay=float(p["weight_decay"]), loss="bce" if classification else "l1",
+            seed=int(seeds[0]) if len(seeds) else 0,
+            encoder_lr_ratio=float(p["encoder_lr_ratio"]) if p["pretrained"] else 1.0,
+        )
+
+        def epoch_done(done: int, total: int) -> None:
+            if progress is not None:
+                progress(done, total, f"trained {len(seeds)} attention networks for "
+                                      f"{done} of {total} epochs")
+
         with torch_threads(p["threads"]):
-            for i, seed in enumerate(seeds):
-                net = self._new_net(p, Cs.shape[1], int(seed))
-                cfg = TrainConfig(
-                    epochs=p["epochs"], batch_size=p["batch_size"], lr=float(p["lr"]),
-                    weight_decay=float(p["weight_decay"]), loss="bce" if classification else "l1",
-                    seed=int(seed),
-                    encoder_lr_ratio=float(p["encoder_lr_ratio"]) if p["pretrained"] else 1.0,
-                )
-                train_network(net, Z, F, Cs if Cs.shape[1] else None, y, config=cfg)
-                members.append(net)
-                if progress is not None:
-                    progress(i + 1, len(seeds),
-                             f"trained attention network {i + 1} of {len(seeds)}")
-            self.members = members
+            nets = [self._new_net(p, Cs.shape[1], int(seed)) for seed in seeds]
+            if nets:
+                train_group(nets, Z, F, Cs if Cs.shape[1] else None, y, config=cfg,
+                            seeds=[int(s) for s in seeds], progress=epoch_done)
+            self.members = nets
             # the value of "no elements" in the Shapley explanations: mean training output
             self.base = float(self._raw(Z, F, Cs).mean())
         return self
 
     # ------------------------------------------------------------------ prediction
     def _raw(self, Z: np.ndarray, F: np.ndarray, C: np.ndarray) -> np.ndarray:
-        from ..deep._train import as_tensors, predict_network
-
         if not self.members:
             return np.zeros((0, len(Z)))
         valid = (Z > 0).any(axis=1)
@@ -241,8 +242,18 @@ class AttentionBackend(ModelBackend):
             if valid.any():
                 out[:, valid] = self._raw(Z[valid], F[valid], C[valid])
             return out
-        Zt, Ft, Ct = as_tensors(Z, F, C if C.shape[1] else None)
-        return np.stack([predict_network(net, Zt, Ft, Ct) for net in self.members])
+        return self._grouped().predict(Z, F, C if C.shape[1] else None)
+
+    def _grouped(self) -> Any:
+        """All members stacked for inference, built once per set of members."""
+        from ..deep._group import GroupedEnsemble
+
+        key = tuple(id(net) for net in self.members)
+        cached = getattr(self, "_group_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, GroupedEnsemble(self.members))
+            self._group_cache = cached
+        return cached[1]
 
     def predict_members(self, inputs: BackendInputs, *, n_jobs: int = 1) -> np.ndarray:
         from ..deep._train import torch_threads
