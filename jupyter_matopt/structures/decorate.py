@@ -428,53 +428,9 @@ def decorate(
             out.make_supercell(matrix)
         achieved, max_dev = dict(target), 0.0
     else:
-        if supercell is not None:
-            matrix = _supercell_matrix(supercell)
-        else:
-            matrix, _ = _choose_supercell(
-                [(len(s.indices), occs[g]) for g, s in enumerate(subs)],
-                structure.lattice,
-                len(structure),
-                float(tol),
-                int(max_atoms),
-            )
-        work = _rebuild(structure, [_site_species(occs[g]) for g in group_of], base_props)
-        work.add_site_property("_group", [int(g) for g in group_of])
-        work.make_supercell(matrix)
-        sc_group = np.asarray(work.site_properties["_group"])
-        rng = np.random.default_rng(seed)
-        species_sc: list[str] = [_VACANCY] * len(work)
-        max_dev = 0.0
-        for g in range(len(subs)):
-            idx = np.flatnonzero(sc_group == g)
-            counts = _hamilton(occs[g], len(idx))
-            max_dev = max(max_dev, _deviation(occs[g], counts, len(idx)))
-            order = rng.permutation(idx)
-            start = 0
-            for el in sorted(counts):
-                for i in order[start : start + counts[el]]:
-                    species_sc[i] = el
-                start += counts[el]
-            report_subs[g]["counts"] = {el: c for el, c in sorted(counts.items()) if el != _VACANCY}
-            if counts.get(_VACANCY):
-                report_subs[g]["vacancies"] = counts[_VACANCY]
-        keep = [i for i, sp in enumerate(species_sc) if sp != _VACANCY]
-        props = {k: [v[i] for i in keep] for k, v in work.site_properties.items() if k != "_group"}
-        out = Structure(
-            work.lattice,
-            [species_sc[i] for i in keep],
-            work.frac_coords[keep],
-            site_properties=props or None,
-            properties=base_props,
-        )
-        achieved = {
-            el: float(x)
-            for el, x in sorted(out.composition.fractional_composition.get_el_amt_dict().items())
-        }
-        overall_dev = max(
-            abs(achieved.get(el, 0.0) - target.get(el, 0.0)) for el in set(achieved) | set(target)
-        )
-        max_dev = max(max_dev, overall_dev)
+        out, matrix, achieved, max_dev = _ordered(
+            structure, subs, occs, group_of, target, base_props, report_subs,
+            supercell=supercell, seed=seed, tol=float(tol), max_atoms=int(max_atoms))
         if max_dev > tol + _EPS:
             notes.append(
                 f"no supercell up to {max_atoms} atoms matches the occupancies within {tol}; "
@@ -505,3 +461,81 @@ def majority_structure(structure: Structure) -> Structure:
         for site in structure
     ]
     return _rebuild(structure, species, dict(structure.properties))
+
+
+def _ordered(
+    structure: Structure,
+    subs: Sequence[Any],
+    occs: Sequence[Mapping[str, float]],
+    group_of: np.ndarray,
+    target: Mapping[str, float],
+    base_props: dict,
+    report_subs: list[dict[str, Any]],
+    *,
+    supercell: Any,
+    seed: int,
+    tol: float,
+    max_atoms: int,
+) -> tuple[Structure, Any, dict[str, float], float]:
+    """The ordered approximant: the structure, its supercell matrix, the achieved overall
+    composition and the largest deviation (sublattice occupancies and overall fractions)."""
+    if supercell is not None:
+        matrix = _supercell_matrix(supercell)
+    else:
+        matrix, _ = _choose_supercell(
+            [(len(s.indices), occs[g]) for g, s in enumerate(subs)],
+            structure.lattice,
+            len(structure),
+            tol,
+            max_atoms,
+        )
+    work = _rebuild(structure, [_site_species(occs[g]) for g in group_of], base_props)
+    work.add_site_property("_group", [int(g) for g in group_of])
+    work.make_supercell(matrix)
+    species_sc, max_dev = _place(work, occs, seed, report_subs)
+    keep = [i for i, sp in enumerate(species_sc) if sp != _VACANCY]
+    props = {k: [v[i] for i in keep] for k, v in work.site_properties.items() if k != "_group"}
+    out = Structure(
+        work.lattice,
+        [species_sc[i] for i in keep],
+        work.frac_coords[keep],
+        site_properties=props or None,
+        properties=base_props,
+    )
+    achieved = {
+        el: float(x)
+        for el, x in sorted(out.composition.fractional_composition.get_el_amt_dict().items())
+    }
+    overall_dev = max(
+        abs(achieved.get(el, 0.0) - target.get(el, 0.0)) for el in set(achieved) | set(target)
+    )
+    return out, matrix, achieved, max(max_dev, overall_dev)
+
+
+def _place(
+    work: Structure,
+    occs: Sequence[Mapping[str, float]],
+    seed: int,
+    report_subs: list[dict[str, Any]],
+) -> tuple[list[str], float]:
+    """Integer counts per sublattice of the supercell ``work``, placed at random: each site's
+    species (vacancies as ``_VACANCY``) and the largest deviation of counts from
+    occupancies; records the counts in ``report_subs``."""
+    sc_group = np.asarray(work.site_properties["_group"])
+    rng = np.random.default_rng(seed)
+    species_sc: list[str] = [_VACANCY] * len(work)
+    max_dev = 0.0
+    for g in range(len(occs)):
+        idx = np.flatnonzero(sc_group == g)
+        counts = _hamilton(occs[g], len(idx))
+        max_dev = max(max_dev, _deviation(occs[g], counts, len(idx)))
+        order = rng.permutation(idx)
+        start = 0
+        for el in sorted(counts):
+            for i in order[start : start + counts[el]]:
+                species_sc[i] = el
+            start += counts[el]
+        report_subs[g]["counts"] = {el: c for el, c in sorted(counts.items()) if el != _VACANCY}
+        if counts.get(_VACANCY):
+            report_subs[g]["vacancies"] = counts[_VACANCY]
+    return species_sc, max_dev
