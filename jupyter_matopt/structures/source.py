@@ -124,106 +124,123 @@ def _rules(pools: list[dict[str, float]], counts: list[int]) -> Guess | None:
     n = len(pools)
     names = [_label(p) for p in pools]
     if n == 1:
-        sp = pools[0]
-        major = max(sp, key=lambda el: sp[el])
-        name = GROUND_STATE.get(major, "fcc")
-        why = f"{major}'s ground-state lattice"
-        if major in _APPROXIMATE:
-            why += f" (approximating {_APPROXIMATE[major]})"
-        elif major not in GROUND_STATE:
-            why = f"fcc: no simple ground-state lattice is tabulated for {major}"
-        return Guess(name, (_species(sp),), f"{name} picked for {names[0]}: {why}")
-
+        return _unary_rule(pools[0], names[0])
     # Anion-like species go last whatever their electronegativity (Te 2.1 < Pb 2.33).
     order = sorted(
         range(n), key=lambda i: (_anion_like(pools[i]), E.mean(pools[i], E.electronegativity))
     )
     if n == 2:
-        ia, ix = order
-        a, x = pools[ia], pools[ix]
-        ca, cx = counts[ia], counts[ix]
-        ga, gx = _groups(a), _groups(x)
-        label = f"{names[ia]}{ca if ca > 1 else ''}{names[ix]}{cx if cx > 1 else ''}"
-        if _anion_like(x):
-            if ca == cx:
-                if (ga == {12} and set(x) == {"O"}) or (ga == {13} and set(x) == {"N"}):
-                    return Guess(
-                        "wurtzite",
-                        (_species(a), _species(x)),
-                        f"wurtzite picked for {label}: group-12 oxide or group-13 nitride",
-                    )
-                if (ga == {13} and gx == {15}) or (ga == {12} and x.keys() <= _HEAVY_CHALCOGENS):
-                    return Guess(
-                        "zincblende",
-                        (_species(a), _species(x)),
-                        f"zincblende picked for {label}: III-V or II-VI compound",
-                    )
-                return Guess(
-                    "rocksalt",
-                    (_species(a), _species(x)),
-                    f"rocksalt picked for {label}: AX compound",
-                )
-            if (ca, cx) == (1, 2):
-                return Guess(
-                    "fluorite",
-                    (_species(a), _species(x)),
-                    f"fluorite picked for {label}: AX2 compound",
-                )
-            if (ca, cx) == (2, 1):
-                return Guess(
-                    "fluorite",
-                    (_species(x), _species(a)),
-                    f"anti-fluorite (fluorite with slots swapped) picked for {label}: A2X compound",
-                )
-            if (ca, cx) == (2, 3) and x.keys() <= _HEAVY_CHALCOGENS:
-                return Guess(
-                    "bi2te3",
-                    (_species(a), _species(x)),
-                    f"bi2te3 (tetradymite) picked for {label}: A2X3 chalcogenide",
-                )
-        if ga == {14} and gx == {14} and ca == cx:
-            return Guess(
-                "zincblende",
-                (_species(a), _species(x)),
-                f"zincblende picked for {label}: IV-IV compound",
-            )
-        if _all_metal(pools):
-            if ca == cx:
-                return Guess(
-                    "cscl",
-                    (_species(a), _species(x)),
-                    f"cscl (B2) picked for {label}: equiatomic intermetallic",
-                )
-            if sorted((ca, cx)) == [1, 3]:
-                maj, mnr = (a, x) if ca == 3 else (x, a)
-                return Guess(
-                    "l12",
-                    (_species(maj), _species(mnr)),
-                    f"l12 (Cu3Au type) picked for {label}: A3B intermetallic",
-                )
-        return None
-
+        return _binary_rule(pools, counts, names, order)
     if n == 3:
-        ix = order[-1]
-        if not _anion_like(pools[ix]):
-            return None
-        rest = [i for i in range(3) if i != ix]
-        if counts[ix] == 3 and all(counts[i] == 1 for i in rest):
-            ia, ib = sorted(rest, key=lambda i: -E.mean(pools[i], E.atomic_radius))
-            label = f"{names[ia]}{names[ib]}{names[ix]}3"
+        return _ternary_rule(pools, counts, names, order)
+    return None
+
+
+def _unary_rule(sp: dict[str, float], label: str) -> Guess:
+    """One sublattice: the ground-state lattice of the major element."""
+    major = max(sp, key=lambda el: sp[el])
+    name = GROUND_STATE.get(major, "fcc")
+    why = f"{major}'s ground-state lattice"
+    if major in _APPROXIMATE:
+        why += f" (approximating {_APPROXIMATE[major]})"
+    elif major not in GROUND_STATE:
+        why = f"fcc: no simple ground-state lattice is tabulated for {major}"
+    return Guess(name, (_species(sp),), f"{name} picked for {label}: {why}")
+
+
+def _binary_rule(
+    pools: list[dict[str, float]], counts: list[int], names: list[str], order: list[int]
+) -> Guess | None:
+    """Two sublattices: AX compounds by group and count ratio, then intermetallics."""
+    ia, ix = order
+    a, x = pools[ia], pools[ix]
+    ca, cx = counts[ia], counts[ix]
+    ga, gx = _groups(a), _groups(x)
+    label = f"{names[ia]}{ca if ca > 1 else ''}{names[ix]}{cx if cx > 1 else ''}"
+    if _anion_like(x):
+        if ca == cx:
+            if (ga == {12} and set(x) == {"O"}) or (ga == {13} and set(x) == {"N"}):
+                return Guess(
+                    "wurtzite",
+                    (_species(a), _species(x)),
+                    f"wurtzite picked for {label}: group-12 oxide or group-13 nitride",
+                )
+            if (ga == {13} and gx == {15}) or (ga == {12} and x.keys() <= _HEAVY_CHALCOGENS):
+                return Guess(
+                    "zincblende",
+                    (_species(a), _species(x)),
+                    f"zincblende picked for {label}: III-V or II-VI compound",
+                )
             return Guess(
-                "perovskite",
-                (_species(pools[ia]), _species(pools[ib]), _species(pools[ix])),
-                f"perovskite picked for {label}: ABX3 with the larger cation on A",
+                "rocksalt",
+                (_species(a), _species(x)),
+                f"rocksalt picked for {label}: AX compound",
             )
-        if counts[ix] == 4 and sorted(counts[i] for i in rest) == [1, 2]:
-            ia, ib = sorted(rest, key=lambda i: counts[i])
-            label = f"{names[ia]}{names[ib]}2{names[ix]}4"
+        if (ca, cx) == (1, 2):
             return Guess(
-                "spinel",
-                (_species(pools[ia]), _species(pools[ib]), _species(pools[ix])),
-                f"spinel picked for {label}: AB2X4",
+                "fluorite",
+                (_species(a), _species(x)),
+                f"fluorite picked for {label}: AX2 compound",
             )
+        if (ca, cx) == (2, 1):
+            return Guess(
+                "fluorite",
+                (_species(x), _species(a)),
+                f"anti-fluorite (fluorite with slots swapped) picked for {label}: A2X compound",
+            )
+        if (ca, cx) == (2, 3) and x.keys() <= _HEAVY_CHALCOGENS:
+            return Guess(
+                "bi2te3",
+                (_species(a), _species(x)),
+                f"bi2te3 (tetradymite) picked for {label}: A2X3 chalcogenide",
+            )
+    if ga == {14} and gx == {14} and ca == cx:
+        return Guess(
+            "zincblende",
+            (_species(a), _species(x)),
+            f"zincblende picked for {label}: IV-IV compound",
+        )
+    if _all_metal(pools):
+        if ca == cx:
+            return Guess(
+                "cscl",
+                (_species(a), _species(x)),
+                f"cscl (B2) picked for {label}: equiatomic intermetallic",
+            )
+        if sorted((ca, cx)) == [1, 3]:
+            maj, mnr = (a, x) if ca == 3 else (x, a)
+            return Guess(
+                "l12",
+                (_species(maj), _species(mnr)),
+                f"l12 (Cu3Au type) picked for {label}: A3B intermetallic",
+            )
+    return None
+
+
+def _ternary_rule(
+    pools: list[dict[str, float]], counts: list[int], names: list[str], order: list[int]
+) -> Guess | None:
+    """Three sublattices with an anion-like one: ABX3 perovskite or AB2X4 spinel."""
+    ix = order[-1]
+    if not _anion_like(pools[ix]):
+        return None
+    rest = [i for i in range(3) if i != ix]
+    if counts[ix] == 3 and all(counts[i] == 1 for i in rest):
+        ia, ib = sorted(rest, key=lambda i: -E.mean(pools[i], E.atomic_radius))
+        label = f"{names[ia]}{names[ib]}{names[ix]}3"
+        return Guess(
+            "perovskite",
+            (_species(pools[ia]), _species(pools[ib]), _species(pools[ix])),
+            f"perovskite picked for {label}: ABX3 with the larger cation on A",
+        )
+    if counts[ix] == 4 and sorted(counts[i] for i in rest) == [1, 2]:
+        ia, ib = sorted(rest, key=lambda i: counts[i])
+        label = f"{names[ia]}{names[ib]}2{names[ix]}4"
+        return Guess(
+            "spinel",
+            (_species(pools[ia]), _species(pools[ib]), _species(pools[ix])),
+            f"spinel picked for {label}: AB2X4",
+        )
     return None  # fmt: skip
 
 
