@@ -273,7 +273,9 @@ class MatoptMagics(Magics):
 
         st = session()
         space = self._space_for(args.components, args.step)
-        kw = {"step": args.step} if args.step is not None else {}
+        kw: dict[str, Any] = {"step": args.step} if args.step is not None else {}
+        if getattr(args, "stability", False):
+            kw["stability"] = True
         w = CompositionSliders(space, model=st.model, **kw)
         st.sliders = w
         return w
