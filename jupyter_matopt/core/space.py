@@ -32,6 +32,69 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, Real) and not isinstance(v, bool)
 
 
+def _bound_pair(name: str, bound: Any) -> tuple[float, float]:
+    """``(low, high)`` of one component's bound, checked."""
+    if bound is None:
+        lo, hi = 0.0, 1.0
+    elif _is_number(bound):
+        lo = hi = float(bound)
+    elif isinstance(bound, (tuple, list, np.ndarray)) and len(bound) == 2:
+        if not (_is_number(bound[0]) and _is_number(bound[1])):
+            raise _err(f"bounds of {name} must be two numbers, got {bound!r}")
+        lo, hi = float(bound[0]), float(bound[1])
+    else:
+        raise _err(
+            f"bounds of {name} must be (low, high), a fixed fraction or None, got {bound!r}"
+        )
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise _err(f"bounds of {name} must be finite, got ({lo}, {hi})")
+    if lo < 0 or hi > 1:
+        raise _err(f"bounds of {name} must lie within [0, 1], got ({lo}, {hi})")
+    if lo > hi:
+        raise _err(f"lower bound of {name} ({lo}) is above its upper bound ({hi})")
+    return lo, hi
+
+
+def _parse_components(
+    components: Any,
+) -> tuple[list[str], list[float], list[float], dict[str, float]]:
+    """Names, lower and upper bounds and fixed fractions of a components specification."""
+    if isinstance(components, str):
+        raise _err(
+            f"components must be a mapping or a list of names, got the string {components!r}"
+        )
+    try:
+        # pairs, not a dict: a list with a name twice must not be merged silently
+        spec: list[tuple[Any, Any]] = (
+            list(components.items())
+            if isinstance(components, Mapping)
+            else [(c, None) for c in components]
+        )
+    except TypeError:
+        raise _err(
+            f"components must be a mapping or a list of names, got {components!r}"
+        ) from None
+    if not spec:
+        raise _err("a composition space needs at least one component")
+    names: list[str] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    fixed: dict[str, float] = {}
+    for name, bound in spec:
+        if not isinstance(name, str) or not name.strip():
+            raise _err(f"component names must be non-empty strings, got {name!r}")
+        name = name.strip()
+        if name in names:
+            raise _err(f"component {name!r} is given twice")
+        lo, hi = _bound_pair(name, bound)
+        if lo == hi:
+            fixed[name] = lo
+        names.append(name)
+        lower.append(lo)
+        upper.append(hi)
+    return names, lower, upper, fixed
+
+
 class CompositionSpace(SamplingMixin):
     """A set of mixtures of named components whose fractions sum to 1.
 
@@ -61,61 +124,11 @@ class CompositionSpace(SamplingMixin):
         max_components: int | None = None,
         exclude: Iterable[Any] | None = None,
     ) -> None:
-        if isinstance(components, str):
-            raise _err(
-                f"components must be a mapping or a list of names, got the string {components!r}"
-            )
-        try:
-            # pairs, not a dict: a list with a name twice must not be merged silently
-            spec: list[tuple[Any, Any]] = (
-                list(components.items())
-                if isinstance(components, Mapping)
-                else [(c, None) for c in components]
-            )
-        except TypeError:
-            raise _err(
-                f"components must be a mapping or a list of names, got {components!r}"
-            ) from None
-        if not spec:
-            raise _err("a composition space needs at least one component")
-        names: list[str] = []
-        lower: list[float] = []
-        upper: list[float] = []
-        fixed: dict[str, float] = {}
-        for name, bound in spec:
-            if not isinstance(name, str) or not name.strip():
-                raise _err(f"component names must be non-empty strings, got {name!r}")
-            name = name.strip()
-            if name in names:
-                raise _err(f"component {name!r} is given twice")
-            if bound is None:
-                lo, hi = 0.0, 1.0
-            elif _is_number(bound):
-                lo = hi = float(bound)
-            elif isinstance(bound, (tuple, list, np.ndarray)) and len(bound) == 2:
-                if not (_is_number(bound[0]) and _is_number(bound[1])):
-                    raise _err(f"bounds of {name} must be two numbers, got {bound!r}")
-                lo, hi = float(bound[0]), float(bound[1])
-            else:
-                raise _err(
-                    f"bounds of {name} must be (low, high), a fixed fraction or None, got {bound!r}"
-                )
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                raise _err(f"bounds of {name} must be finite, got ({lo}, {hi})")
-            if lo < 0 or hi > 1:
-                raise _err(f"bounds of {name} must lie within [0, 1], got ({lo}, {hi})")
-            if lo > hi:
-                raise _err(f"lower bound of {name} ({lo}) is above its upper bound ({hi})")
-            if lo == hi:
-                fixed[name] = lo
-            names.append(name)
-            lower.append(lo)
-            upper.append(hi)
+        names, lower, upper, fixed = _parse_components(components)
         self.components: list[str] = names
         self.lower = np.asarray(lower, dtype=float)
         self.upper = np.asarray(upper, dtype=float)
         self.fixed: dict[str, float] = fixed
-        k = len(names)
         if self.lower.sum() > 1 + _TOL:
             raise _err(
                 f"infeasible space: the minimum fractions add up to {self.lower.sum():.6g} > 1"
@@ -124,84 +137,92 @@ class CompositionSpace(SamplingMixin):
             raise _err(
                 f"infeasible space: the maximum fractions add up to {self.upper.sum():.6g} < 1"
             )
-
-        # ---- the grid (before max_components, whose check depends on it)
-        self.step: float | None = None
-        self._n_units = 0
-        self._lo_units = np.zeros(k, dtype=np.int64)
-        self._hi_units = np.zeros(k, dtype=np.int64)
-        if step is not None:
-            if not _is_number(step) or not (0 < float(step) <= 1):
-                raise _err(f"step must be a number in (0, 1], got {step!r}")
-            if float(step) < MIN_STEP:
-                raise _err(f"step must be at least {MIN_STEP:g}, got {step!r}; a finer grid is "
-                           "continuous in practice: use step=None")
-            step = float(step)
-            n_units = round(1 / step)
-            if abs(n_units * step - 1) > 1e-9:
-                raise _err(
-                    f"1/step must be a whole number, got step={step} (try 0.01, 0.005, ...)"
-                )
-            self.step = 1.0 / n_units
-            self._n_units = n_units
-            eps = self._unit_eps
-            for i, name in enumerate(names):
-                if name in fixed:
-                    u = fixed[name] * n_units
-                    if abs(u - round(u)) > eps:
-                        raise _err(
-                            f"fixed fraction of {name} ({fixed[name]}) is not a multiple of "
-                            f"step {step}"
-                        )
-                    # snap, so that bounds, grid and membership agree exactly
-                    self.lower[i] = self.upper[i] = fixed[name] = round(u) / n_units
-            self._lo_units = np.ceil(self.lower * n_units - eps).astype(np.int64)
-            self._hi_units = np.floor(self.upper * n_units + eps).astype(np.int64)
-            bad = [
-                n for n, a, b in zip(names, self._lo_units, self._hi_units, strict=True) if a > b
-            ]
-            if bad:
-                raise _err(
-                    f"no multiple of step {step} lies within the bounds of {', '.join(bad)}"
-                )
-            if self._lo_units.sum() > n_units:
-                raise _err(
-                    f"infeasible space: on the step-{step} grid the minimum fractions add up "
-                    f"to {self._lo_units.sum() / n_units:.6g} > 1"
-                )
-            if self._hi_units.sum() < n_units:
-                raise _err(
-                    f"infeasible space: on the step-{step} grid the maximum fractions add up "
-                    f"to {self._hi_units.sum() / n_units:.6g} < 1"
-                )
-
-        # ---- max_components
-        if max_components is not None:
-            if isinstance(max_components, bool) or not isinstance(
-                max_components, (int, np.integer)
-            ):
-                raise _err(f"max_components must be a positive integer, got {max_components!r}")
-            max_components = int(max_components)
-            if max_components < 1:
-                raise _err(f"max_components must be at least 1, got {max_components}")
-            n_req = int(self._required.sum())
-            if max_components < n_req:
-                raise _err(
-                    f"infeasible space: {n_req} components have a positive minimum "
-                    f"but max_components is {max_components}"
-                )
-            if max_components >= k:
-                max_components = None
-        self.max_components: int | None = max_components
-        if max_components is not None and not self._can_reach_one():
+        # the grid before max_components, whose check depends on it
+        self._set_grid(step)
+        self.max_components: int | None = self._checked_max_components(max_components)
+        if self.max_components is not None and not self._can_reach_one():
             raise _err(
-                f"infeasible space: no {max_components} components can reach a total of 1 "
+                f"infeasible space: no {self.max_components} components can reach a total of 1 "
                 "within their upper bounds"
                 + ("" if self.step is None else f" on the step-{self.step:g} grid")
             )
         self._excluded: set[tuple[int, ...]] = set()
         if exclude is not None:
             self.add_exclusions(exclude)
+
+    def _set_grid(self, step: Any) -> None:
+        """Check ``step`` and set the grid in integer units (snapping fixed fractions)."""
+        k = len(self.components)
+        self.step: float | None = None
+        self._n_units = 0
+        self._lo_units = np.zeros(k, dtype=np.int64)
+        self._hi_units = np.zeros(k, dtype=np.int64)
+        if step is None:
+            return
+        if not _is_number(step) or not (0 < float(step) <= 1):
+            raise _err(f"step must be a number in (0, 1], got {step!r}")
+        if float(step) < MIN_STEP:
+            raise _err(f"step must be at least {MIN_STEP:g}, got {step!r}; a finer grid is "
+                       "continuous in practice: use step=None")
+        step = float(step)
+        n_units = round(1 / step)
+        if abs(n_units * step - 1) > 1e-9:
+            raise _err(
+                f"1/step must be a whole number, got step={step} (try 0.01, 0.005, ...)"
+            )
+        self.step = 1.0 / n_units
+        self._n_units = n_units
+        eps = self._unit_eps
+        fixed = self.fixed
+        for i, name in enumerate(self.components):
+            if name in fixed:
+                u = fixed[name] * n_units
+                if abs(u - round(u)) > eps:
+                    raise _err(
+                        f"fixed fraction of {name} ({fixed[name]}) is not a multiple of "
+                        f"step {step}"
+                    )
+                # snap, so that bounds, grid and membership agree exactly
+                self.lower[i] = self.upper[i] = fixed[name] = round(u) / n_units
+        self._lo_units = np.ceil(self.lower * n_units - eps).astype(np.int64)
+        self._hi_units = np.floor(self.upper * n_units + eps).astype(np.int64)
+        bad = [
+            n for n, a, b in zip(self.components, self._lo_units, self._hi_units, strict=True)
+            if a > b
+        ]
+        if bad:
+            raise _err(
+                f"no multiple of step {step} lies within the bounds of {', '.join(bad)}"
+            )
+        if self._lo_units.sum() > n_units:
+            raise _err(
+                f"infeasible space: on the step-{step} grid the minimum fractions add up "
+                f"to {self._lo_units.sum() / n_units:.6g} > 1"
+            )
+        if self._hi_units.sum() < n_units:
+            raise _err(
+                f"infeasible space: on the step-{step} grid the maximum fractions add up "
+                f"to {self._hi_units.sum() / n_units:.6g} < 1"
+            )
+
+    def _checked_max_components(self, max_components: Any) -> int | None:
+        """``max_components`` checked against the bounds; None when it does not bind."""
+        if max_components is None:
+            return None
+        if isinstance(max_components, bool) or not isinstance(
+            max_components, (int, np.integer)
+        ):
+            raise _err(f"max_components must be a positive integer, got {max_components!r}")
+        max_components = int(max_components)
+        if max_components < 1:
+            raise _err(f"max_components must be at least 1, got {max_components}")
+        n_req = int(self._required.sum())
+        if max_components < n_req:
+            raise _err(
+                f"infeasible space: {n_req} components have a positive minimum "
+                f"but max_components is {max_components}"
+            )
+        return None if max_components >= len(self.components) else max_components
 
     # ------------------------------------------------------------ internals
     @property
