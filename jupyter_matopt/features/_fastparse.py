@@ -137,6 +137,7 @@ def parse_simple(strings: Sequence[str], text: str | None = None) -> SimpleParse
     return SimpleParse(handled, np.concatenate(rows), np.concatenate(syms), np.concatenate(fracs))
 
 
+# long: one vectorized pass; its validation and token stages share a dozen byte-position arrays
 def _parse_chunk(b: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(handled, row, sym, frac)`` for ``m`` rows of UTF-8 bytes, each ending with "\\n"."""
     cls = _CLASS[b]
