@@ -53,17 +53,32 @@ def formulas(X: np.ndarray, elements: Sequence[str], *, integer: bool = False) -
     els = list(elements)
     if not len(X):
         return []
-    order = np.arange(len(els))
-    vals = X
     ok = np.zeros(len(X), dtype=bool)
+    out = np.empty(len(X), dtype=object)
     if integer:
         from ..rules import integer_formulas
         from ..rules.compound import pauling_electronegativity as _eneg
 
         counts, ok = integer_formulas(X, tol=1e-6, max_atoms=30)
-        # cations first, as chemists write formulas
-        order = np.array(sorted(range(len(els)), key=lambda j: (_eneg(els[j]) or 99.0, j)))
-        rank = {int(j): r for r, j in enumerate(order)}
+        rows = np.flatnonzero(ok)
+        if len(rows):
+            # cations first, as chemists write formulas; built column by column over object
+            # arrays (one Python step per formula position, not per row)
+            order = sorted(range(len(els)), key=lambda j: (_eneg(els[j]) or 99.0, j))
+            rank = np.empty(len(els), dtype=np.int64)
+            rank[order] = np.arange(len(els))
+            C = counts[rows]
+            m = int((C > 0).sum(axis=1).max())
+            pos = np.argsort(np.where(C > 0, rank[None, :], len(els)), axis=1,
+                             kind="stable")[:, :m]
+            cnt = np.take_along_axis(C, pos, axis=1)
+            names = np.array([*els, ""], dtype=object)
+            cstr = np.array(["", "", *map(str, range(2, int(cnt.max()) + 1))], dtype=object)
+            text = np.full(len(rows), "", dtype=object)
+            for c in range(m):
+                text = text + names[np.where(cnt[:, c] > 0, pos[:, c], len(els))] \
+                    + cstr[cnt[:, c]]
+            out[rows] = text
     # one %-template per support pattern and one regex per row: ~50x faster than formatting
     # each amount in Python (sample(10_000) must stay well under a second)
     import re
@@ -71,22 +86,15 @@ def formulas(X: np.ndarray, elements: Sequence[str], *, integer: bool = False) -
     strip = re.compile(r"\.?0+(?=[A-Z]|$)")
     templates: dict[bytes, tuple[str, np.ndarray]] = {}
     present = X > 0
-    out: list[str] = []
-    for i in range(len(X)):
-        if ok[i]:
-            nz = [j for j in order if counts[i, j] > 0] if len(els) < 8 else sorted(
-                np.flatnonzero(counts[i]).tolist(), key=rank.__getitem__)
-            out.append("".join(els[j] + (str(counts[i, j]) if counts[i, j] != 1 else "")
-                               for j in nz))
-            continue
+    for i in np.flatnonzero(~ok).tolist():
         key = present[i].tobytes()
         tpl = templates.get(key)
         if tpl is None:
             nz = np.flatnonzero(present[i])
             tpl = templates[key] = ("".join(f"{els[j]}%.4f" for j in nz), nz)
-        v = vals[i, tpl[1]]
+        v = X[i, tpl[1]]
         if v.min() < 5e-5:
-            out.append(to_formula({els[j]: float(vals[i, j]) for j in tpl[1]}))
+            out[i] = to_formula({els[j]: float(X[i, j]) for j in tpl[1]})
         else:
-            out.append(strip.sub("", tpl[0] % tuple(v.tolist())))
-    return out
+            out[i] = strip.sub("", tpl[0] % tuple(v.tolist()))
+    return out.tolist()

@@ -113,6 +113,21 @@ def oxidation_states(symbol: str, *, oxidation_states_set: str = "icsd24") -> tu
     return _ox_table(oxidation_states_set).get(symbol, ())
 
 
+def _support(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's non-zero columns (in column order, padded with -1) and their values
+    (padded with 0), ``(n, m)`` for at most ``m`` non-zeros per row."""
+    n = len(X)
+    r, c = np.nonzero(X)
+    per_row = np.bincount(r, minlength=n)
+    m = int(per_row.max()) if n else 0
+    slot = np.arange(len(r)) - (np.cumsum(per_row) - per_row)[r]
+    cols = np.full((n, m), -1, dtype=np.int64)
+    vals = np.zeros((n, m), dtype=X.dtype)
+    cols[r, slot] = c
+    vals[r, slot] = X[r, c]
+    return cols, vals
+
+
 def integer_formulas(X: np.ndarray, *, tol: float = 0.01, max_atoms: int = 30
                      ) -> tuple[np.ndarray, np.ndarray]:
     """Smallest integer formulas of fraction rows, vectorized over rows.
@@ -135,12 +150,13 @@ def integer_formulas(X: np.ndarray, *, tol: float = 0.01, max_atoms: int = 30
     n, k = X.shape
     m = int((X > 0).sum(axis=1).max()) if n else 0
     if n and k > 2 * m:
-        # sparse rows (ternaries over 80+ elements): work on each row's m largest columns only
-        top = np.argpartition(-X, m - 1, axis=1)[:, :m]
-        c_top, ok_top = integer_formulas(np.take_along_axis(X, top, axis=1), tol=tol,
-                                         max_atoms=max_atoms)
+        # sparse rows (ternaries over 80+ elements): work on each row's present columns only,
+        # gathered through np.nonzero (a partition of every row costs ~10x more)
+        cols, vals = _support(X)
+        c_top, ok_top = integer_formulas(vals, tol=tol, max_atoms=max_atoms)
         full = np.zeros((n, k), dtype=np.int64)
-        np.put_along_axis(full, top, c_top, axis=1)
+        r, s = np.nonzero(cols >= 0)
+        full[r, cols[r, s]] = c_top[r, s]
         return full, ok_top
     counts = np.zeros((n, k), dtype=np.int64)
     ok = np.zeros(n, dtype=bool)
@@ -258,11 +274,10 @@ def compound_validity(
     todo, counts = todo[ok], counts[ok]
     if not len(todo):
         return neutral, balanced
-    m = int((counts > 0).sum(axis=1).max())
-    # the present columns of each row, in column order, then zero-count padding
-    cols = np.argsort(counts == 0, axis=1, kind="stable")[:, :m]
-    cnt = np.take_along_axis(counts, cols, axis=1)
-    key = np.ascontiguousarray(np.hstack([np.where(cnt > 0, cols, -1), cnt]).astype(np.int64))
+    # the present columns of each row, in column order, then -1 (count 0) padding
+    cols, cnt = _support(counts)
+    m = cols.shape[1]
+    key = np.ascontiguousarray(np.hstack([cols, cnt]).astype(np.int64))
     uniq, inv = np.unique(key.view(np.dtype((np.void, 8 * key.shape[1]))).ravel(),
                           return_inverse=True)
     res = np.zeros((len(uniq), 2), dtype=bool)
