@@ -9,63 +9,18 @@ relaxation: it returns the failure as a message.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from .cache import ResultCache
 from .candidates import candidate_structures, element_structures
+from .corrections import check_scheme, corrected_energy, formation_energy
 from .potential import load_potential, potential_version, supported_elements
 from .relax import relax as _relax
 
-__all__ = ["compute_one", "mp2020_corrected_energy", "MP_HUBBARD_U"]
+__all__ = ["compute_one"]
 
-#: Materials Project's U values (eV), applied in oxides and fluorides (GGA+U run type).
-MP_HUBBARD_U = {"Co": 3.32, "Cr": 3.7, "Fe": 5.3, "Mn": 3.9, "Mo": 4.38, "Ni": 6.2, "V": 3.25,
-                "W": 6.2}  # fmt: skip
 _CACHE_FORMAT = 1
-#: Elements MP2020 has anion corrections for; without any of them it corrects nothing (its
-#: GGA/GGA+U mixing correction needs O or F too).
-_CORRECTED = {"O", "S", "F", "Cl", "Br", "I", "N", "H", "Se", "Si", "Sb", "Te"}
-
-
-@lru_cache(maxsize=1)
-def _compat() -> Any:
-    """One MP2020 scheme per process: building it parses YAML files (slow)."""
-    from pymatgen.entries.compatibility import MaterialsProject2020Compatibility
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return MaterialsProject2020Compatibility(check_potcar=False)
-
-
-def mp2020_corrected_energy(fractions: Mapping[str, float], energy_per_atom: float) -> float:
-    """The potential's energy with the Materials Project 2020 corrections, eV/atom.
-
-    Potentials trained on MPtrj reproduce MP's raw GGA/GGA+U energies, so their energies get
-    MP's anion and GGA/GGA+U mixing corrections before being compared with MP formation
-    energies (as Matbench Discovery does). Elements are not corrected.
-    """
-    from pymatgen.core import Composition
-    from pymatgen.entries.computed_entries import ComputedEntry
-
-    if len(fractions) < 2 or not set(fractions) & _CORRECTED:
-        return float(energy_per_atom)  # nothing MP2020 corrects (e.g. an intermetallic)
-    comp = Composition(dict(fractions))
-    plus_u = bool({"O", "F"} & {str(e) for e in comp.elements})
-    hubbards = {str(e): MP_HUBBARD_U[str(e)] for e in comp.elements if str(e) in MP_HUBBARD_U}
-    params = {
-        "run_type": "GGA+U" if plus_u and hubbards else "GGA",
-        "hubbards": hubbards if plus_u else {},
-    }
-    entry = ComputedEntry(comp, energy_per_atom * comp.num_atoms, parameters=params)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pymatgen warns about oxidation-state guesses
-        done = _compat().process_entry(entry)
-    if done is None:  # the scheme refuses it (e.g. mixed anions it cannot classify)
-        return float(energy_per_atom)
-    return float(done.energy / comp.num_atoms)
 
 
 def _key(kind: str, what: str, proto: str, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,12 +98,14 @@ def compute_one(task: Mapping[str, Any]) -> dict[str, Any]:
     Args:
         task: ``fractions`` (``{element: fraction}``), ``formula``, ``prototypes``,
             ``max_atoms``, ``potential``, ``relax``, ``fmax``, ``steps``, ``cache_dir``
-            (None: no cache), ``threads``.
+            (None: no cache), ``threads``, ``corrections`` (the reference hull's scheme, see
+            :mod:`~jupyter_matopt.stability.corrections`; default ``"mp2020"``).
 
     Returns:
         A JSON-able dict: ``formula``, ``prototype`` (winner), ``energy_per_atom`` (raw),
-        ``corrected_energy_per_atom`` (MP2020), ``formation_energy`` (eV/atom, against the
-        potential's own elemental references), ``structure`` (dict), ``tried`` (rows),
+        ``corrected_energy_per_atom`` (in ``corrections``' scheme), ``formation_energy``
+        (eV/atom, against the potential's own elemental references in the same scheme),
+        ``corrections``, ``structure`` (dict), ``tried`` (rows),
         ``elements`` (reference energy and structure per element), ``error`` (None or one
         sentence), ``seconds``.
     """
@@ -200,14 +157,21 @@ def compute_one(task: Mapping[str, Any]) -> dict[str, Any]:
             raise _Failure("every relaxation failed: " + rows[0]["error"])
         best = min(ok, key=lambda r: r["energy_per_atom"])
         refs = {el: _element_energy(el, settings, cache) for el in fr}
-        corrected = mp2020_corrected_energy(fr, best["energy_per_atom"])
-        mu = sum(x * refs[el]["energy_per_atom"] for el, x in fr.items())
+        # One rule (corrections.formation_energy): the compound and the elements in the
+        # reference hull's own correction scheme, so the two sides are comparable.
+        scheme = check_scheme(task.get("corrections", "mp2020"))
         out.update(
             prototype=best["prototype"],
             structure=best["structure"],
             energy_per_atom=best["energy_per_atom"],
-            corrected_energy_per_atom=corrected,
-            formation_energy=corrected - mu if len(fr) > 1 else best["energy_per_atom"] - mu,
+            corrected_energy_per_atom=corrected_energy(fr, best["energy_per_atom"], scheme),
+            formation_energy=formation_energy(
+                fr,
+                best["energy_per_atom"],
+                {el: r["energy_per_atom"] for el, r in refs.items()},
+                scheme,
+            ),
+            corrections=scheme,
             converged=best["converged"],
             elements=refs,
             potential_version=settings["potential_version"],

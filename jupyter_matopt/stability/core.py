@@ -27,11 +27,13 @@ class StabilityResult:
         composition: The composition as a formula.
         e_above_hull: Energy above the DFT reference hull, eV/atom (negative: below it, a
             predicted new ground state); NaN when it could not be estimated.
-        formation_energy: The potential's formation energy (MP2020-corrected, against
-            elemental references relaxed with the same potential), eV/atom.
+        formation_energy: The potential's formation energy, eV/atom, in the reference hull's
+            correction scheme (``reference["corrections"]``; MP2020 without a hull), against
+            elemental references relaxed with the same potential.
         structure: The lowest-energy relaxed structure (pymatgen ``Structure``) or None.
         prototype: The prototype it came from.
-        reference: The hull: ``name``, ``hull_energy``, ``decomposition``, ``n_compounds``.
+        reference: The hull: ``name``, ``corrections``, ``hull_energy``, ``decomposition``,
+            ``n_compounds``.
         tried: One row per prototype tried (energy, steps, converged, error, cached).
         dft_e_above_hull: Materials Project's energy above hull for this composition when it
             is on record (mp_e_hull), else None.
@@ -135,7 +137,8 @@ def _finish(task: dict[str, Any], raw: dict[str, Any], hull: ReferenceHull | Non
         return res
     placed = hull.place(fr, res.formation_energy)
     res.e_above_hull = placed["e_above_hull"]
-    res.reference = {"name": hull.name, **{k: v for k, v in placed.items() if k != "warnings"}}
+    res.reference = {"name": hull.name, "corrections": hull.corrections,
+                     **{k: v for k, v in placed.items() if k != "warnings"}}  # fmt: skip
     res.warnings += placed["warnings"]
     if len(fr) > 1:
         res.warnings.append(
@@ -222,9 +225,11 @@ def stability(
     For each composition a handful of prototypes (ordered approximants for fractional
     compositions) are relaxed with a universal potential (FIRE with a Frechet cell filter), the
     lowest energy wins, its formation energy is taken against elemental references relaxed
-    with the same potential (with Materials Project 2020 corrections, as the potentials are
-    trained on MP energies), and placed against the convex hull of DFT formation energies of
-    the chemical system (pymatgen ``PhaseDiagram``).
+    with the same potential, both with the corrections of the reference hull's scheme (the
+    potentials reproduce MP's raw GGA/GGA+U energies; the default ``"mp"`` data are in MP's
+    pre-2020 scheme; see :mod:`jupyter_matopt.stability.corrections`), and placed against the
+    convex hull of DFT formation energies of the chemical system (pymatgen ``PhaseDiagram``).
+    A sparse hull (few compounds of the system on record) is named in ``warnings``.
 
     Needs the optional extra ``mlip`` (``pip install "jupyter_matopt[mlip]"``). Torch runs
     **one thread per relaxation** by default (``threads=1``): on a small machine several
@@ -297,6 +302,10 @@ def stability(
         tasks.append({**settings, "fractions": fr, "formula": formula, "key": formula_key(fr),
                       "index": i})  # fmt: skip
     hull = reference_hull(reference, data_dir=data_dir)  # after parsing: bad input fails fast
+    # The potential's energies get the hull's own correction scheme (see corrections.py).
+    scheme = hull.corrections if hull is not None else "mp2020"
+    for t in tasks:
+        t["corrections"] = scheme
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch/e3nn/pymatgen warnings inside relaxations
         raw = _run(tasks, n_jobs, client, progress)

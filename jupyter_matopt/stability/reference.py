@@ -10,7 +10,14 @@ formula and target per row, one row per composition):
   :meth:`ReferenceHull.dft_e_above_hull` looks up the DFT value of a composition on record.
 
 Mixing the two DFT sets would mix two sets of elemental references and corrections, so a hull
-uses one. A hull is only as good as its entries: with few compounds in the chemical system a
+uses one. A hull also says which correction scheme its formation energies are in
+(``corrections``, see :mod:`~jupyter_matopt.stability.corrections`), and the potential's
+energies get the same scheme before they are placed on it: both CrabNet copies of Materials
+Project data are in MP's pre-2020 scheme (``"mp_legacy"``; no Te/Se/Sb/Br/I corrections), and
+OQMD's fitted chemical potentials are closest to it (tellurides and antimonides agree with MP's
+within 0.01 eV/atom; oxides differ by about 0.1), so both named sources use ``"mp_legacy"``.
+
+A hull is only as good as its entries: with few compounds in the chemical system a
 candidate can sit "on the hull" while the real ground state, missing here, lies lower, so
 :meth:`ReferenceHull.place` warns when the system is sparse.
 """
@@ -35,6 +42,8 @@ REFERENCE_SOURCES = {
     "mp": ("CritExam__Ef", "Materials Project formation energies (Bartel et al. 2020)"),
     "oqmd": ("OQMD_Formation_Enthalpy", "OQMD formation enthalpies (Kirklin et al. 2015)"),
 }
+#: The correction scheme of each named source (see the module docstring for the evidence).
+_SOURCE_CORRECTIONS = {"mp": "mp_legacy", "oqmd": "mp_legacy"}
 _SPLITS = ("train", "val", "test")
 _TOKEN = re.compile(r"([A-Z][a-z]?)(\d*\.?\d*)")
 
@@ -129,13 +138,20 @@ class ReferenceHull:
         table: ``formula``, ``formation_energy`` (eV/atom) per entry.
         name: Where the entries come from (shown in results).
         on_record: Optional ``{formula_key: DFT energy above hull}`` for compositions on record.
+        corrections: The correction scheme the formation energies are in: ``"mp2020"``
+            (today's Materials Project, the default for a user table), ``"mp_legacy"`` (MP
+            before 2020, the named sources here) or ``"none"``.
     """
 
     table: pd.DataFrame
     name: str = "custom"
     on_record: dict[str, float] = field(default_factory=dict)
+    corrections: str = "mp2020"
 
     def __post_init__(self) -> None:
+        from .corrections import check_scheme
+
+        check_scheme(self.corrections)
         missing = {"formula", "formation_energy"} - set(self.table.columns)
         if missing:
             raise StabilityError(
@@ -247,7 +263,8 @@ def _cached_hull(source: str, data_dir: str | None) -> ReferenceHull:
             except Exception:  # noqa: BLE001
                 continue
             record[key] = min(float(v), record.get(key, np.inf))
-    return ReferenceHull(table, name=REFERENCE_SOURCES[source][1], on_record=record)
+    return ReferenceHull(table, name=REFERENCE_SOURCES[source][1], on_record=record,
+                         corrections=_SOURCE_CORRECTIONS[source])  # fmt: skip
 
 
 def reference_hull(
