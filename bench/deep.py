@@ -100,7 +100,10 @@ def mae(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def git_commit() -> str:
-    """HEAD, with ``+dirty`` when the package or this script differ from it."""
+    """HEAD, with ``+dirty`` when the package or this script differ from it
+    (``$MATOPT_BENCH_COMMIT`` when run from an exported snapshot without ``.git``)."""
+    if os.environ.get("MATOPT_BENCH_COMMIT"):
+        return os.environ["MATOPT_BENCH_COMMIT"]
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                               capture_output=True, check=True).stdout.strip()

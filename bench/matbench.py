@@ -258,6 +258,8 @@ def _parse_deadline(text: str | None) -> float | None:
 def _git_commit() -> str:
     import subprocess
 
+    if os.environ.get("MATOPT_BENCH_COMMIT"):  # an exported snapshot has no .git
+        return os.environ["MATOPT_BENCH_COMMIT"]
     try:
         return subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
