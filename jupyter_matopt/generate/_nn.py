@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MLP", "Adam", "softmax", "imq_mmd"]
+__all__ = ["MLP", "Adam", "EarlyStopping", "softmax", "imq_mmd"]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -134,3 +134,31 @@ def imq_mmd(z: np.ndarray, prior: np.ndarray, scale: float) -> tuple[float, np.n
     gz = 2.0 * (z * wzz.sum(1)[:, None] - wzz @ z) / (n * (n - 1))
     gz -= 2.0 * (z * wzp.sum(1)[:, None] - wzp @ prior) / (n * m)
     return float(mmd), gz
+
+
+class EarlyStopping:
+    """Keeps a copy of the parameters with the lowest held-out loss; says stop after
+    ``patience`` checks without an improvement of at least ``min_delta`` (relative)."""
+
+    def __init__(self, patience: int = 5, min_delta: float = 1e-3) -> None:
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best = np.inf
+        self.best_params: list[np.ndarray] | None = None
+        self.bad = 0
+        self.checks = 0
+
+    def update(self, loss: float, params: list[np.ndarray]) -> bool:
+        self.checks += 1
+        if loss < self.best * (1.0 - self.min_delta):
+            self.best, self.bad = loss, 0
+            self.best_params = [p.copy() for p in params]
+        else:
+            self.bad += 1
+        return self.bad >= self.patience
+
+    def restore(self, params: list[np.ndarray]) -> None:
+        """Copy the best parameters back in place (the optimizer holds these arrays)."""
+        if self.best_params is not None:
+            for p, b in zip(params, self.best_params, strict=True):
+                p[...] = b

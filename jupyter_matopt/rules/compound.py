@@ -216,7 +216,7 @@ def _check(formula: tuple[tuple[str, int], ...], mixed_valence: bool, ox_set: st
         options.append(_reachable(states, cnt, mixed_valence and sym in mixed_ok))
     from smact.screening import eneg_states_test
 
-    enegs = [_eneg(s) for s in symbols]
+    enegs = [pauling_electronegativity(s) for s in symbols]  # cached: Element() is slow
     neutral = False
     for signs in product(*[sorted(o) for o in options]):
         total = reduce(lambda acc, r: {a + b for a in acc for b in r},
@@ -351,7 +351,8 @@ def compound_rules(
             continue
         key = tuple((els[j], int(counts[i, j])) for j in np.flatnonzero(present[i]))
         # cations first, as chemists write formulas (SMACT's Pauling scale, then Z)
-        ordered = sorted(key, key=lambda sc: (_eneg(sc[0]) or 99.0, els.index(sc[0])))
+        ordered = sorted(key, key=lambda sc: (pauling_electronegativity(sc[0]) or 99.0,
+                                             els.index(sc[0])))
         formula[i] = "".join(f"{s}{c if c != 1 else ''}" for s, c in ordered)
         neutral[i], balanced[i], reason[i] = _check(key, bool(mixed_valence),
                                                     oxidation_states_set)
