@@ -138,6 +138,61 @@ def screen(
     Raises:
         ScreenError: invalid candidates or options, or a model that does not fit them.
     """
+    top_k, max_candidates, chunk_size, n_jobs, filters, economics, pareto_signs = (
+        _checked_options(objective, top_k, max_candidates, chunk_size, n_jobs, filters,
+                         conditions, pareto, extra))
+    elements, chunks, total, space = _candidate_chunks(
+        space_or_candidates, chunk_size, n_samples, seed)
+    if max_candidates is not None and total is not None and total > max_candidates:
+        raise ScreenError(
+            f"{total:,} candidates to screen, more than max_candidates={max_candidates:,} "
+            f"(at a million per second that is {total / 1e6 / 3600:,.1f} hours); sample it "
+            "with n_samples=, use a coarser step, or pass max_candidates=None"
+        )
+    _check_model(model, elements, conditions)
+    _check_filters(filters, model, elements, conditions)
+    for i, (other, _d) in enumerate(pareto or ()):
+        _check_model(other, elements, conditions, what=f"pareto[{i}] model")
+
+    sign = 1.0 if objective == "max" else -1.0
+    pruner = None
+    if _PRUNE and not pareto and not _filters_active(filters) and (
+            total is None or total >= _PRUNE_MIN):
+        pruner = make_pruner(model, elements, _condition_values(model, conditions))
+    job = _Job(model, list(elements), dict(conditions) if conditions else None, filters,
+               [tuple(p) for p in (pareto or ())], top_k, sign, pareto_signs, pruner,
+               economics)
+    counts, best, front, interrupted, elapsed = _stream(
+        job, chunks, total, client=client, n_jobs=n_jobs, progress=progress, callback=callback)
+    n_screened = counts["n_screened"]
+    result = _to_frame(best, job)
+    result.attrs.update(
+        **counts,
+        n_total=total,
+        elapsed_s=elapsed,
+        throughput_per_s=n_screened / elapsed if elapsed > 0 else float("nan"),
+        interrupted=interrupted,
+        objective=objective,
+        pareto=_to_frame(front, job) if pareto else None,
+    )
+    if "e_above_hull" in filters:
+        result = _stability_filter(result, filters["e_above_hull"], stability_options)
+    return result
+
+
+def _checked_options(
+    objective: str,
+    top_k: int,
+    max_candidates: int | None,
+    chunk_size: int,
+    n_jobs: int | None,
+    filters: Mapping[str, Any] | None,
+    conditions: Mapping[str, float] | None,
+    pareto: Sequence[tuple[Any, str]] | None,
+    extra: Sequence[str] | None,
+) -> tuple[int, int | None, int, int | None, dict[str, Any], list[str], list[float]]:
+    """The options of :func:`screen` checked: top_k, max_candidates, chunk_size, n_jobs,
+    filters (a dict), the economics columns and the signs of the Pareto objectives."""
     if objective not in ("max", "min"):
         raise ScreenError(f"objective must be 'max' or 'min', got {objective!r}")
     top_k = _positive_int("top_k", top_k)
@@ -165,27 +220,24 @@ def screen(
         if not (isinstance(item, (tuple, list)) and len(item) == 2 and item[1] in ("max", "min")):
             raise ScreenError("pareto must be a list of (model, 'max'|'min') pairs")
         pareto_signs.append(1.0 if item[1] == "max" else -1.0)
-    elements, chunks, total, space = _candidate_chunks(
-        space_or_candidates, chunk_size, n_samples, seed)
-    if max_candidates is not None and total is not None and total > max_candidates:
-        raise ScreenError(
-            f"{total:,} candidates to screen, more than max_candidates={max_candidates:,} "
-            f"(at a million per second that is {total / 1e6 / 3600:,.1f} hours); sample it "
-            "with n_samples=, use a coarser step, or pass max_candidates=None"
-        )
-    _check_model(model, elements, conditions)
-    _check_filters(filters, model, elements, conditions)
-    for i, (other, _d) in enumerate(pareto or ()):
-        _check_model(other, elements, conditions, what=f"pareto[{i}] model")
+    return top_k, max_candidates, chunk_size, n_jobs, filters, economics, pareto_signs
 
-    sign = 1.0 if objective == "max" else -1.0
-    pruner = None
-    if _PRUNE and not pareto and not _filters_active(filters) and (
-            total is None or total >= _PRUNE_MIN):
-        pruner = make_pruner(model, elements, _condition_values(model, conditions))
-    job = _Job(model, list(elements), dict(conditions) if conditions else None, filters,
-               [tuple(p) for p in (pareto or ())], top_k, sign, pareto_signs, pruner,
-               economics)
+
+def _stream(
+    job: _Job,
+    chunks: Any,
+    total: int | None,
+    *,
+    client: Any,
+    n_jobs: int | None,
+    progress: bool,
+    callback: Callback | None,
+) -> tuple[dict[str, int], dict[str, np.ndarray] | None, dict[str, np.ndarray] | None, bool,
+           float]:
+    """Run every chunk (locally or on ``client``) and merge the results: the counts
+    (``n_screened``, ``n_passed``, ``n_pruned``), the top-k rows, the Pareto front, whether
+    a KeyboardInterrupt stopped it, and the seconds it took."""
+    top_k, sign = job.top_k, job.sign
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -227,21 +279,8 @@ def screen(
         if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - t0
-    result = _to_frame(best, job)
-    result.attrs.update(
-        n_screened=n_screened,
-        n_passed=n_passed,
-        n_pruned=n_pruned,
-        n_total=total,
-        elapsed_s=elapsed,
-        throughput_per_s=n_screened / elapsed if elapsed > 0 else float("nan"),
-        interrupted=interrupted,
-        objective=objective,
-        pareto=_to_frame(front, job) if pareto else None,
-    )
-    if "e_above_hull" in filters:
-        result = _stability_filter(result, filters["e_above_hull"], stability_options)
-    return result
+    counts = {"n_screened": n_screened, "n_passed": n_passed, "n_pruned": n_pruned}
+    return counts, best, front, interrupted, elapsed
 
 
 def _economics_columns(filters: Mapping[str, Any], extra: Sequence[str] | None) -> list[str]:
