@@ -129,72 +129,23 @@ def rank_candidates(
         GenerateError: for a bad target, weights, ``n`` or model.
     """
     tgt = _parse_target(target)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise GenerateError(f"n must be a positive integer, got {n!r}")
-    if not (isinstance(diversity, (int, float)) and 0 <= diversity < 1):
-        raise GenerateError(f"diversity must be in [0, 1), got {diversity!r}")
-    try:
-        w_mean, w_std = (float(w) for w in weights)
-    except (TypeError, ValueError):
-        raise GenerateError(f"weights must be two numbers (w_mean, w_std), got {weights!r}"
-                            ) from None
-    if not (math.isfinite(w_mean) and math.isfinite(w_std)) or w_mean < 0 or (
-            w_mean == 0 and w_std == 0):
-        raise GenerateError(f"weights must be finite, w_mean >= 0 and not both 0; "
-                            f"got {weights!r}")
+    w_mean, w_std = _checked_options(n, diversity, weights)
     if not (hasattr(generator, "sample_fractions") and hasattr(generator, "elements")):
         raise GenerateError("generator must have `elements` and `sample_fractions(n, *, seed)` "
                             f"(a fitted CompositionGenerator); got {type(generator).__name__}")
     if callback:
         callback("candidates", 0, n_samples, "sampling")
-    ours = getattr(generator, "fitted_", False) and hasattr(generator, "focus_mixtures_")
-    fkw: dict[str, Any] = {}
-    if ours and focus == "auto" and tgt in generator.focus_mixtures_:
-        fkw["focus"] = tgt
-    elif ours and focus not in (None, "auto"):
-        fkw["focus"] = focus
-    if space is None:
-        elements = list(generator.elements)
-        X = np.asarray(generator.sample_fractions(int(n_samples), seed=seed, **fkw),
-                       dtype=float)
-    elif ours:
-        elements = list(space.components)
-        X = generator.sample_fractions(int(n_samples), seed=seed, space=space, **fkw)
-    else:
-        from ..optimize.generators import on_components
-
-        elements = list(space.components)
-        X = on_components(generator.sample_fractions(int(n_samples), seed=seed),
-                          list(generator.elements), elements)
-        X = X[np.asarray(space.contains(X), dtype=bool).reshape(len(X))]
+    elements, X = _draw(generator, tgt, n_samples, seed, space, focus)
     if callback:
         callback("candidates", len(X), n_samples, f"{len(X)} candidates")
     if not len(X):
         raise GenerateError("the generator returned no candidates")
     mean, std, dom = _predict(model, X, elements, conditions)
     m = len(X)
-    if tgt == "max":
-        key = -mean
-    elif tgt == "min":
-        key = mean
-    elif isinstance(tgt, tuple):
-        lo, hi = tgt
-        key = np.maximum(lo - mean, 0) + np.maximum(mean - hi, 0) + 1e-9 * np.abs(
-            mean - 0.5 * (lo + hi))
-    else:
-        key = np.abs(mean - tgt)
-    r_mean = rankdata(key, method="average") / m
+    r_mean = rankdata(_target_key(mean, tgt), method="average") / m
     r_std = rankdata(std if w_std >= 0 else -std, method="average") / m
     score = (w_mean * r_mean + abs(w_std) * r_std) / (w_mean + abs(w_std))
-    order = np.argsort(score, kind="stable")
-    chosen: list[int] = []
-    for i in order:
-        if diversity > 0 and chosen and np.abs(X[chosen] - X[i]).max(axis=1).min() < diversity:
-            continue
-        chosen.append(int(i))
-        if len(chosen) == n:
-            break
-    idx = np.asarray(chosen, dtype=int)
+    idx = _diverse_best(X, score, n, diversity)
     Xc = X[idx]
     df = pd.DataFrame(Xc, columns=elements)
     df["formula"] = formulas(Xc, elements, integer=bool(getattr(generator, "snap_", False)))
@@ -221,6 +172,79 @@ def rank_candidates(
     if callback:
         callback("done", len(df), len(df), "ranked")
     return df
+
+
+def _checked_options(n: Any, diversity: Any, weights: Any) -> tuple[float, float]:
+    """Check ``n`` and ``diversity``; ``(w_mean, w_std)`` from ``weights``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise GenerateError(f"n must be a positive integer, got {n!r}")
+    if not (isinstance(diversity, (int, float)) and 0 <= diversity < 1):
+        raise GenerateError(f"diversity must be in [0, 1), got {diversity!r}")
+    try:
+        w_mean, w_std = (float(w) for w in weights)
+    except (TypeError, ValueError):
+        raise GenerateError(f"weights must be two numbers (w_mean, w_std), got {weights!r}"
+                            ) from None
+    if not (math.isfinite(w_mean) and math.isfinite(w_std)) or w_mean < 0 or (
+            w_mean == 0 and w_std == 0):
+        raise GenerateError(f"weights must be finite, w_mean >= 0 and not both 0; "
+                            f"got {weights!r}")
+    return w_mean, w_std
+
+
+def _draw(generator: Any, tgt: Any, n_samples: int, seed: int | None, space: Any,
+          focus: str | None) -> tuple[list[str], np.ndarray]:
+    """The candidates' element columns and fractions (inside ``space`` when given)."""
+    ours = getattr(generator, "fitted_", False) and hasattr(generator, "focus_mixtures_")
+    fkw: dict[str, Any] = {}
+    if ours and focus == "auto" and tgt in generator.focus_mixtures_:
+        fkw["focus"] = tgt
+    elif ours and focus not in (None, "auto"):
+        fkw["focus"] = focus
+    if space is None:
+        elements = list(generator.elements)
+        X = np.asarray(generator.sample_fractions(int(n_samples), seed=seed, **fkw),
+                       dtype=float)
+    elif ours:
+        elements = list(space.components)
+        X = generator.sample_fractions(int(n_samples), seed=seed, space=space, **fkw)
+    else:
+        from ..optimize.generators import on_components
+
+        elements = list(space.components)
+        X = on_components(generator.sample_fractions(int(n_samples), seed=seed),
+                          list(generator.elements), elements)
+        X = X[np.asarray(space.contains(X), dtype=bool).reshape(len(X))]
+    return elements, X
+
+
+def _target_key(mean: np.ndarray, tgt: Any) -> np.ndarray:
+    """Sort key of the predicted means for the target, lowest best."""
+    if tgt == "max":
+        key = -mean
+    elif tgt == "min":
+        key = mean
+    elif isinstance(tgt, tuple):
+        lo, hi = tgt
+        key = np.maximum(lo - mean, 0) + np.maximum(mean - hi, 0) + 1e-9 * np.abs(
+            mean - 0.5 * (lo + hi))
+    else:
+        key = np.abs(mean - tgt)
+    return key
+
+
+def _diverse_best(X: np.ndarray, score: np.ndarray, n: int, diversity: float) -> np.ndarray:
+    """Indices of up to ``n`` best-scored rows, greedily skipping any row within
+    ``diversity`` (L-infinity) of one already taken."""
+    order = np.argsort(score, kind="stable")
+    chosen: list[int] = []
+    for i in order:
+        if diversity > 0 and chosen and np.abs(X[chosen] - X[i]).max(axis=1).min() < diversity:
+            continue
+        chosen.append(int(i))
+        if len(chosen) == n:
+            break
+    return np.asarray(chosen, dtype=int)
 
 
 def _novelty_columns(df: pd.DataFrame, Xc: np.ndarray, elements: Sequence[str],
