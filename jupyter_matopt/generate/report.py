@@ -251,26 +251,7 @@ def generation_report(
         "uniqueness": len(uniq) / n,
         "novelty": float(np.mean([k not in keys_t for k in uniq])),
     }
-    base_X = None
-    if baseline is not None:
-        if isinstance(baseline, str):
-            if baseline != "random":
-                raise GenerateError(f"baseline must be 'random', a generator or None, "
-                                    f"got {baseline!r}")
-            integer = bool(np.mean(rules["integer_formula"].notna() & ~alloy) > 0.5)
-            sampler: Any = RandomSampler(Xt, els, integer=integer)
-            base_X = sampler.sample_fractions(n, seed=rng)
-        elif hasattr(baseline, "sample_fractions"):
-            B = np.asarray(baseline.sample_fractions(n, seed=seed), dtype=float)
-            bels = list(baseline.elements)
-            base_X = np.zeros((len(B), len(els)))
-            for j, e in enumerate(bels):
-                if e not in els:
-                    raise GenerateError(f"baseline element {e} is not among {els}")
-                base_X[:, els.index(e)] = B[:, j]
-        else:
-            raise GenerateError("baseline must be 'random', a generator with sample_fractions, "
-                                "or None")
+    base_X = _baseline_matrix(baseline, Xt, els, n, rules, alloy, seed=seed, rng=rng)
 
     def feats(X: np.ndarray) -> np.ndarray:
         if len(X) > max_frechet_rows:
@@ -310,6 +291,32 @@ def generation_report(
             metrics["enrichment"] = share / sb if sb > 0 else (float("inf") if share > 0
                                                                else float("nan"))
     return GenerationReport(metrics=metrics, element_counts=counts, rules=rules)
+
+
+def _baseline_matrix(baseline: Any, Xt: np.ndarray, els: list[str], n: int,
+                     rules: pd.DataFrame, alloy: np.ndarray, *, seed: int,
+                     rng: np.random.Generator) -> np.ndarray | None:
+    """``n`` baseline rows over ``els`` (None without a baseline)."""
+    if baseline is None:
+        return None
+    if isinstance(baseline, str):
+        if baseline != "random":
+            raise GenerateError(f"baseline must be 'random', a generator or None, "
+                                f"got {baseline!r}")
+        integer = bool(np.mean(rules["integer_formula"].notna() & ~alloy) > 0.5)
+        sampler: Any = RandomSampler(Xt, els, integer=integer)
+        return sampler.sample_fractions(n, seed=rng)
+    if hasattr(baseline, "sample_fractions"):
+        B = np.asarray(baseline.sample_fractions(n, seed=seed), dtype=float)
+        bels = list(baseline.elements)
+        base_X = np.zeros((len(B), len(els)))
+        for j, e in enumerate(bels):
+            if e not in els:
+                raise GenerateError(f"baseline element {e} is not among {els}")
+            base_X[:, els.index(e)] = B[:, j]
+        return base_X
+    raise GenerateError("baseline must be 'random', a generator with sample_fractions, "
+                        "or None")
 
 
 Oracle = Callable[[np.ndarray, list[str]], np.ndarray]
