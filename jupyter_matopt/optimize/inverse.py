@@ -165,20 +165,7 @@ def inverse_design(
             diversity=diversity, weights=weights, n_samples=n_samples, seed=seed,
             conditions=conditions, space=None if generator is None else space,
             callback=as_progress(callback, legacy=LEGACY_EVENT_INFO, error=CampaignError))
-    if isinstance(target, (list, tuple)):
-        if len(target) != 2:
-            raise CampaignError(f"target range must be (low, high), got {target!r}")
-        lo, hi = float(target[0]), float(target[1])
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise CampaignError(f"target range must be finite with low < high, got {target!r}")
-        tgt: Any = (lo, hi)
-    else:
-        try:
-            tgt = float(target)
-        except (TypeError, ValueError):
-            raise CampaignError(f"target must be a number or (low, high), got {target!r}") from None
-        if not math.isfinite(tgt):
-            raise CampaignError(f"target must be finite, got {target!r}")
+    tgt = _value_target(target)
     if tolerance is not None and not (math.isfinite(tolerance) and tolerance > 0):
         raise CampaignError(f"tolerance must be a positive number, got {tolerance!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -211,7 +198,39 @@ def inverse_design(
 
     X, s, _ = search(space, score, rng, generator=gen, n_samples=n_samples, n_refine=32,
                      start=start, first_score=first_score, dedupe=False)
-    # best first; of rows that agree to ~1e-8 (row_keys), the best-scoring one is kept
+    Xc = X[_distinct_best(X, s, space, n)]
+    mu, sd = predict(Xc) if len(Xc) else (np.zeros(0), np.zeros(0))
+    _, cols = _score(mu, sd, tgt, tolerance)
+    df = space.to_frame(Xc)
+    df["mean"] = mu
+    df["std"] = sd
+    for k, v in cols.items():
+        df[k] = v
+    progress("done", len(df), len(df), f"{len(df)} compositions", {"n": len(df)})
+    return df.reset_index(drop=True)
+
+
+def _value_target(target: Any) -> float | tuple[float, float]:
+    """A finite value or a ``(low, high)`` range with low < high, from ``target``."""
+    if isinstance(target, (list, tuple)):
+        if len(target) != 2:
+            raise CampaignError(f"target range must be (low, high), got {target!r}")
+        lo, hi = float(target[0]), float(target[1])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise CampaignError(f"target range must be finite with low < high, got {target!r}")
+        return (lo, hi)
+    try:
+        tgt = float(target)
+    except (TypeError, ValueError):
+        raise CampaignError(f"target must be a number or (low, high), got {target!r}") from None
+    if not math.isfinite(tgt):
+        raise CampaignError(f"target must be finite, got {target!r}")
+    return tgt
+
+
+def _distinct_best(X: np.ndarray, s: np.ndarray, space: CompositionSpace, n: int) -> list[int]:
+    """Up to ``n`` row indices, best score first; of rows that agree to ~1e-8 (row_keys) the
+    best-scoring one is kept, and in a continuous space no near-copies."""
     order = np.argsort(-s, kind="stable")
     chosen: list[int] = []
     seen: set[bytes] = set()
@@ -227,13 +246,4 @@ def inverse_design(
         chosen.append(int(i))
         if len(chosen) == n:
             break
-    Xc = X[chosen]
-    mu, sd = predict(Xc) if len(Xc) else (np.zeros(0), np.zeros(0))
-    _, cols = _score(mu, sd, tgt, tolerance)
-    df = space.to_frame(Xc)
-    df["mean"] = mu
-    df["std"] = sd
-    for k, v in cols.items():
-        df[k] = v
-    progress("done", len(df), len(df), f"{len(df)} compositions", {"n": len(df)})
-    return df.reset_index(drop=True)
+    return chosen
