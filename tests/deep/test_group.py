@@ -89,7 +89,7 @@ def test_training_together_moves_every_member_and_keeps_them_apart(small_steels)
     b = m.backend_
     seeds = m._member_seeds(3)
     heads = []
-    for seed, net in zip(seeds, b.members):
+    for seed, net in zip(seeds, b.members, strict=True):
         start = b._new_net(b.resolved, 0, int(seed))  # the member's initialization
         w, w0 = net.head[0].weight.detach().numpy(), start.head[0].weight.detach().numpy()
         assert not np.allclose(w, w0)  # trained weights were written back to every member

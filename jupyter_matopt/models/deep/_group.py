@@ -30,7 +30,7 @@ import torch.nn.functional as nnf
 from ._net import ENCODER_PREFIXES, CompositionNet, fraction_features
 from ._train import TrainConfig, _loss, as_tensors
 
-__all__ = ["GroupedEnsemble", "group_forward", "stack_parameters", "train_group"]
+__all__ = ["GroupedEnsemble", "element_tokens", "group_forward", "stack_parameters", "train_group"]
 
 Params = dict[str, torch.Tensor]
 
@@ -57,6 +57,14 @@ def _norm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return nnf.layer_norm(x, (x.shape[-1],), eps=1e-5) * w.view(view) + b.view(view)
 
 
+def element_tokens(P: Params, table: torch.Tensor) -> torch.Tensor:
+    """``(M, 119, d)``: each member's token of every element before the fraction encoding
+    (the embedding projection applied to the 119-row table once, not to every token)."""
+    M = P["proj.weight"].shape[0]
+    return torch.baddbmm(P["proj.bias"].unsqueeze(1), table.expand(M, *table.shape),
+                         P["proj.weight"].transpose(1, 2)) + P["elem.weight"]
+
+
 def group_forward(
     P: Params,
     table: torch.Tensor,
@@ -66,8 +74,12 @@ def group_forward(
     C: torch.Tensor | None = None,
     *,
     training: bool = False,
+    tokens: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Outputs ``(M, B)`` of the ``M`` stacked members.
+
+    The linear layers run on the *packed* tokens (the elements present, no padding); only
+    the attention products use the padded ``(B, L)`` layout.
 
     Args:
         P: Stacked parameters (:func:`stack_parameters`), names as in ``CompositionNet``.
@@ -76,52 +88,74 @@ def group_forward(
         Z, F: ``(B, L)`` inputs shared by all members, or ``(M, B, L)`` one batch each.
         C: Standardized conditions ``(B, c)`` or ``(M, B, c)`` (None without conditions).
         training: Apply the head's dropout (the encoder's too when configured).
+        tokens: :func:`element_tokens` of ``P`` when already computed (inference).
     """
     M = P["proj.weight"].shape[0]
     d, n_heads = int(config["d_model"]), int(config["n_heads"])
     p_enc = float(config["dropout"]) if training else 0.0
     p_head = float(config["head_dropout"]) if training else 0.0
-    # project the element table once (119 rows) instead of every token
-    T = torch.baddbmm(P["proj.bias"].unsqueeze(1), table.expand(M, *table.shape),
-                      P["proj.weight"].transpose(1, 2)) + P["elem.weight"]
-    ff = fraction_features(F)
-    if Z.dim() == 2:
-        x = T[:, Z]
-        ff = ff.expand(M, *ff.shape)
-        Fm = F.expand(M, *F.shape)
-        pad = (Z == 0).expand(M, *Z.shape)
+    T = element_tokens(P, table) if tokens is None else tokens
+    shared = Z.dim() == 2
+    B, L = Z.shape[-2], Z.shape[-1]
+    # positions of the tokens present, first in each member's flattened batch; members with
+    # fewer tokens than the widest carry a few padding positions (distinct, masked later)
+    absent = (Z == 0).reshape(-1, B * L).to(torch.int8)
+    widest = max(1, int((1 - absent).sum(dim=1).max()))
+    order = torch.argsort(absent, dim=1, stable=True)[:, :widest]
+    if shared:
+        order = order.expand(M, -1)
+        Zm, Fm = Z.expand(M, B, L), F.expand(M, B, L)
     else:
-        x = T[torch.arange(M).view(M, 1, 1), Z]
-        Fm, pad = F, Z == 0
-    h = _lin(nnf.silu(_lin(ff, P["frac.0.weight"], P["frac.0.bias"])),
+        Zm, Fm = Z, F
+    pad = Zm == 0
+    N = order.shape[1]
+
+    # row indices into the flattened (M * B * L) tokens: whole rows of width c move at once
+    flat = (order + torch.arange(M).view(M, 1) * (B * L)).reshape(-1)
+
+    def pack(t: torch.Tensor) -> torch.Tensor:  # (M, B, L, c) -> (M, N, c)
+        c = t.shape[-1]
+        return t.reshape(M * B * L, c).index_select(0, flat).reshape(M, N, c)
+
+    def unpack(t: torch.Tensor) -> torch.Tensor:  # (M, N, c) -> (M, B, L, c), zeros elsewhere
+        c = t.shape[-1]
+        out = t.new_zeros(M * B * L, c).index_copy(0, flat, t.reshape(M * N, c))
+        return out.reshape(M, B, L, c)
+
+    Zp = Zm.reshape(-1).index_select(0, flat).reshape(M, N)
+    Fp = Fm.reshape(-1).index_select(0, flat).reshape(M, N)
+    x = T[torch.arange(M).view(M, 1), Zp]
+    h = _lin(nnf.silu(_lin(fraction_features(Fp), P["frac.0.weight"], P["frac.0.bias"])),
              P["frac.2.weight"], P["frac.2.bias"])
     x = x + h
-    B, L = x.shape[1], x.shape[2]
     dh = d // n_heads
     # additive mask over the keys: explicit products beat the fused CPU attention kernel at
     # these sizes (a dozen tokens of width 16)
     bias = torch.zeros(pad.shape, dtype=x.dtype).masked_fill(pad, float("-inf"))
     bias = bias.view(M, B, 1, 1, L)
-    scale = 1.0 / math.sqrt(d // n_heads)
+    scale = 1.0 / math.sqrt(dh)
     for i in range(int(config["n_layers"])):
         k = f"encoder.layers.{i}."
         # pre-norm self-attention block
         a = _norm(x, P[k + "norm1.weight"], P[k + "norm1.bias"])
-        qkv = _lin(a, P[k + "self_attn.in_proj_weight"], P[k + "self_attn.in_proj_bias"])
+        qkv = unpack(_lin(a, P[k + "self_attn.in_proj_weight"],
+                          P[k + "self_attn.in_proj_bias"]))
         q, kk, v = (t.reshape(M, B, L, n_heads, dh).transpose(2, 3)
                     for t in qkv.split(d, dim=-1))
         wts = torch.softmax(torch.matmul(q * scale, kk.transpose(-1, -2)) + bias, dim=-1)
-        wts = nnf.dropout(wts, p_enc, training)
-        att = torch.matmul(wts, v).transpose(2, 3).reshape(M, B, L, d)
+        if p_enc:
+            wts = nnf.dropout(wts, p_enc, training)
+        att = pack(torch.matmul(wts, v).transpose(2, 3).reshape(M, B, L, d))
         att = _lin(att, P[k + "self_attn.out_proj.weight"], P[k + "self_attn.out_proj.bias"])
-        x = x + nnf.dropout(att, p_enc, training)
+        x = x + (nnf.dropout(att, p_enc, training) if p_enc else att)
         # pre-norm feed-forward block
         a = _norm(x, P[k + "norm2.weight"], P[k + "norm2.bias"])
-        a = nnf.dropout(nnf.gelu(_lin(a, P[k + "linear1.weight"], P[k + "linear1.bias"])),
-                        p_enc, training)
-        x = x + nnf.dropout(_lin(a, P[k + "linear2.weight"], P[k + "linear2.bias"]),
-                            p_enc, training)
-    h = _norm(x, P["norm.weight"], P["norm.bias"]).masked_fill(pad.unsqueeze(-1), 0.0)
+        a = nnf.gelu(_lin(a, P[k + "linear1.weight"], P[k + "linear1.bias"]))
+        if p_enc:
+            a = nnf.dropout(a, p_enc, training)
+        a = _lin(a, P[k + "linear2.weight"], P[k + "linear2.bias"])
+        x = x + (nnf.dropout(a, p_enc, training) if p_enc else a)
+    h = unpack(_norm(x, P["norm.weight"], P["norm.bias"])).masked_fill(pad.unsqueeze(-1), 0.0)
     mean = (Fm.unsqueeze(-1) * h).sum(dim=2)
     logit = _lin(h, P["gate.weight"], P["gate.bias"]).squeeze(-1)
     logit = logit + torch.log(Fm.clamp_min(1e-12))
@@ -136,7 +170,8 @@ def group_forward(
     n_hidden = len(config["head_hidden"])
     for j in range(n_hidden):
         out = nnf.silu(_lin(out, P[f"head.{3 * j}.weight"], P[f"head.{3 * j}.bias"]))
-        out = nnf.dropout(out, p_head, training)
+        if p_head:
+            out = nnf.dropout(out, p_head, training)
     out = _lin(out, P[f"head.{3 * n_hidden}.weight"], P[f"head.{3 * n_hidden}.bias"])
     return out.squeeze(-1)
 
@@ -150,6 +185,7 @@ class GroupedEnsemble:
         # batch agree to ~1e-15, not the ~1e-7 of float32 kernels blocked differently)
         self.P = {k: v.double() for k, v in stack_parameters(nets, trainable=False).items()}
         self.table = nets[0].table.detach().double()
+        self.tokens = element_tokens(self.P, self.table)
         self.config = dict(nets[0].config)
         self.n_members = len(nets)
 
@@ -167,7 +203,7 @@ class GroupedEnsemble:
                 m = max(1, int((z > 0).sum(dim=1).max()))
                 c = None if Ct is None else Ct[s : s + batch_size]
                 out.append(group_forward(self.P, self.table, self.config, z[:, :m], f[:, :m],
-                                         c).numpy())
+                                         c, tokens=self.tokens).numpy())
         return np.concatenate(out, axis=1) if out else np.zeros((self.n_members, 0))
 
 
