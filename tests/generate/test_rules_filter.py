@@ -79,3 +79,15 @@ def test_default_fit_records_the_steps_taken(mpea) -> None:  # type: ignore[no-u
     # early stopping (530 rows >= 200) checks every 100 steps from step 100
     assert g.n_steps_ == len(g.history_)
     assert 500 <= g.n_steps_ <= 1500
+
+
+def test_formula_text_integer_and_fractional() -> None:
+    from jupyter_matopt.generate import formulas
+
+    X = np.array([[3 / 7, 0.0, 4 / 7], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.7, 0.3, 0.0]])
+    els = ["Fe", "Ni", "O"]
+    # cations first, a count of 1 not written (7:3 is an integer formula too)
+    assert formulas(X, els, integer=True) == ["Fe3O4", "FeNi", "Ni", "Fe7Ni3"]
+    assert formulas(X, els) == ["Fe0.4286O0.5714", "Fe0.5Ni0.5", "Ni1", "Fe0.7Ni0.3"]
+    Y = np.array([[0.123456, 0.876544, 0.0]])  # no integer formula with <= 30 atoms
+    assert formulas(Y, els, integer=True) == ["Fe0.1235Ni0.8765"]
