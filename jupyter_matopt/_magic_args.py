@@ -72,6 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
                 epilog=_LOOP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", metavar="SUBCOMMAND", parser_class=_Parser)
 
+    _data_commands(sub)
+    _model_commands(sub)
+    _explore_commands(sub)
+    _campaign_commands(sub)
+    _search_commands(sub)
+    return p
+
+
+def _data_commands(sub: Any) -> None:
+    """Subcommands that load data: ``load``, ``list``."""
     s = _add(sub, "load", "load a dataset by name (see `%matopt list`) or a CSV file",
              "%matopt load matbench_steels --data-dir ~/data",
              "Loading replaces the model and the last CV report (they belong to the old data).")
@@ -104,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add(sub, "list", "list the built-in datasets", "%matopt list")
 
+
+def _model_commands(sub: Any) -> None:
+    """Subcommands of the property model: ``train``, ``cv``, ``predict``, ``explain``."""
     s = _add(sub, "train", "fit the property model on the loaded dataset", "%matopt train",
              "An ensemble of gradient-boosted trees on composition descriptors; every "
              "prediction comes with a calibrated std and an applicability-domain flag.")
@@ -160,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--by", default="element", choices=["element", "property", "feature"],
                    help="aggregate contributions by element (default), property or feature")
 
+
+def _explore_commands(sub: Any) -> None:
+    """Subcommands that explore compositions: ``space``, ``sliders``, ``ternary``,
+    ``structure``, ``stability``."""
     s = _add(sub, "space", "define the composition space to search: El=low:high, El=fixed, El",
              "%matopt space Fe=0.5:0.9 Cr=0.1:0.3 Ni Mo=0.02 --step 0.01",
              "Fractions sum to 1. A new space starts a new campaign (the old one stays in its "
@@ -177,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("components", nargs="*",
                    help="elements, or El=low:high bounds (default: the current space)")
     s.add_argument("--step", type=float, default=None, help="slider step, e.g. 0.005")
+    s.add_argument("--stability", action="store_true",
+                   help="add a Stability button: energy above the DFT reference hull for the "
+                        "current composition, on request (needs the mlip extra)")
 
     s = _add(sub, "ternary", "map of the predicted property over a ternary A-B-C",
              "%matopt ternary Fe Cr Ni --fixed Mo=0.02",
@@ -212,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder holding crabnet_benchmark/ (default $MATOPT_DATA_DIR)")
     s.add_argument("--no-plot", action="store_true", help="print the estimate only")
 
+
+def _campaign_commands(sub: Any) -> None:
+    """Subcommands of the optimization campaign: ``suggest``, ``tell``, ``campaign``."""
     s = _add(sub, "suggest", "next compositions to make (Bayesian optimization over the space)",
              "%matopt suggest -n 5 --path steel_campaign.json",
              "Continues the current campaign, or starts one over the current space (or, "
@@ -254,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", nargs="?", default=None,
                    help="campaign file to open (default: the current campaign)")
 
+
+def _search_commands(sub: Any) -> None:
+    """Subcommands that search at scale, and the session ones: ``screen``, ``generate``,
+    ``status``, ``help``."""
     s = _add(sub, "screen", "rank every composition of the space by the model",
              "%matopt screen --top-k 20 --in-domain")
     s.add_argument("--top-k", type=int, default=100, help="how many to keep (default 100)")
@@ -287,7 +314,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add(sub, "status", "what is loaded: dataset, model, CV, space, campaign", "%matopt status")
     s = _add(sub, "help", "show this help, or one subcommand's", "%matopt help suggest")
     s.add_argument("topic", nargs="?", default=None, help="a subcommand")
-    return p
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
