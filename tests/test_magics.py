@@ -254,6 +254,14 @@ def test_sliders_follow_the_space(steels_shell):
     assert space.contains(w.fractions)
 
 
+def test_sliders_stability_flag_adds_the_button(steels_shell):
+    w = run(steels_shell, "sliders Fe Cr Ni --stability")
+    assert w.stability_status["enabled"] is True
+    assert w.stability_status["state"] == "idle"
+    plain = run(steels_shell, "sliders Fe Cr Ni")
+    assert plain.stability_status["enabled"] is False
+
+
 def test_ternary_is_linked_to_the_sliders(steels_shell):
     from jupyter_matopt.widgets import TernaryMap
 
