@@ -111,8 +111,10 @@ def fit_rules(X: np.ndarray, elements: list[str], rules: str | None
 
 
 def _row_bytes(X: np.ndarray) -> np.ndarray:
-    """One hashable void item per row: fractions quantized to 1e-9."""
-    Q = np.ascontiguousarray(np.rint(X * 1e9).astype(np.int64))
+    """One hashable void item per row: fractions rounded to 0.001, the resolution at which
+    :func:`~jupyter_matopt.generate.report.composition_keys` tells compositions apart (rows
+    closer than 0.1 at.% are one candidate)."""
+    Q = np.ascontiguousarray(np.rint(X * 1e3).astype(np.int64))
     return Q.view(np.dtype((np.void, 8 * Q.shape[1]))).ravel()
 
 

@@ -515,9 +515,9 @@ class CompositionGenerator:
                          condition: float | None = None,
                          space: CompositionSpace | None = None,
                          focus: str | None = None) -> np.ndarray:
-        """``n`` distinct candidate fraction rows over :attr:`elements` (fewer only when the
-        constraints admit fewer distinct compositions). The CandidateGenerator protocol;
-        the options are as in :meth:`sample`."""
+        """``n`` candidate fraction rows over :attr:`elements`, distinct at 0.1 at.% (fewer
+        only when the constraints admit fewer distinct compositions). The CandidateGenerator
+        protocol; the options are as in :meth:`sample`."""
         from threadpoolctl import threadpool_limits
 
         # one BLAS thread: faster for these small matrices, and equal seeds give equal bits
