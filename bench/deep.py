@@ -143,13 +143,12 @@ class Recorder:
         self.data: dict[str, Any] = {"meta": meta, "units": {}}
         if resume and self.path.is_file():
             old = json.loads(self.path.read_text())
-            self.data["units"] = {k: v for k, v in old.get("units", {}).items()
-                                  if v.get("complete")}
-            log(f"resume: {len(self.data['units'])} finished unit(s) from {self.path}")
+            # finished units, and the finished folds of unfinished small-set units
+            self.data["units"] = dict(old.get("units", {}))
+            log(f"resume: {len(self.data['units'])} unit(s) from {self.path}")
 
     def get(self, key: str) -> dict[str, Any] | None:
-        unit = self.data["units"].get(key)
-        return unit if unit and unit.get("complete") else None
+        return self.data["units"].get(key)
 
     def put(self, key: str, unit: dict[str, Any]) -> None:
         unit.setdefault("commit", self.data["meta"]["commit"])
@@ -183,7 +182,7 @@ def run_tasks(tasks: list[str], data_dir: str, kinds: list[str], max_train: int,
         for kind in kinds:
             key = f"tasks|{task}|{kind}|n{len(train)}|e{n_ensemble}|{json.dumps(ATTENTION)}"
             unit = rec.get(key)
-            if unit is None:
+            if unit is None or not unit.get("complete"):
                 if not budget.allows(f"{task}/{kind}"):
                     continue
                 t0 = time.perf_counter()
@@ -279,43 +278,59 @@ def run_small(names: list[str], data_dir: str, kinds: list[str], n_ensemble: int
         ds, folds, note = small_folds(mo.load_dataset(name, data_dir=data_dir), name, max_rows)
         row: dict[str, Any] = {"dataset": name, "rows": len(ds), "note": note,
                                "units": ds.units}
-        for kind in kinds:
-            key = f"small|{name}|{kind}|n{len(ds)}|e{n_ensemble}|{json.dumps(ATTENTION)}"
-            unit = rec.get(key) or {"complete": False, "folds": [], "fit_s": 0.0}
-            for k, (tr, te) in enumerate(folds):
-                if k < len(unit["folds"]) or not budget.allows(f"{name}/{kind}/fold {k}"):
-                    continue
+        keys = {k: f"small|{name}|{k}|n{len(ds)}|e{n_ensemble}|{json.dumps(ATTENTION)}"
+                for k in kinds}
+        units = {k: rec.get(keys[k]) or {"complete": False, "folds": [], "fit_s": 0.0}
+                 for k in kinds}
+        # folds outer, backends inner: a run cut by the budget leaves the same first folds
+        # for every backend, so the comparison stays on the same folds
+        for k, (tr, te) in enumerate(folds):
+            for kind in kinds:
+                unit = units[kind]
+                if len(unit["folds"]) != k or not budget.allows(f"{name}/{kind}/fold {k}"):
+                    continue  # done already, or an earlier fold is missing (folds stay 0..k)
                 t0 = time.perf_counter()
                 model = make_model(kind, n_ensemble, seed=k).fit(ds.subset(tr))
                 unit["fit_s"] = round(unit["fit_s"] + time.perf_counter() - t0, 1)
                 unit["folds"].append(mae(model.predict(ds.subset(te)), ds.y[te]))
+                unit.setdefault("fold_commits", []).append(rec.data["meta"]["commit"])
                 unit["complete"] = len(unit["folds"]) == len(folds)
-                rec.put(key, unit)
+                rec.put(keys[kind], unit)
                 log(f"{name} fold {k}: {kind} MAE {unit['folds'][-1]:.4g}")
+        common = min((len(u["folds"]) for u in units.values()), default=0)
+        row["common_folds"] = common
+        for kind, unit in units.items():
             if unit["folds"]:
                 row[kind] = float(np.mean(unit["folds"]))
                 row[f"{kind}_folds"] = unit["folds"]
                 row[f"{kind}_s"] = unit["fit_s"]
                 row[f"{kind}_commit"] = unit.get("commit")
+                if common:
+                    row[f"{kind}_common"] = float(np.mean(unit["folds"][:common]))
         out.append(row)
     return out
 
 
 def print_small(rows: list[dict[str, Any]], kinds: list[str]) -> None:
-    print("\nSmall sets, same 5 folds for every backend: mean MAE (ratio to trees); "
-          "[k/5] = folds done within the budget")
+    print("\nSmall sets, same folds for every backend: mean MAE (ratio to trees); [k/5] = "
+          "mean over the first k folds, the ones every backend finished within the budget")
     print(f"{'dataset':24s} {'rows':>6s} " + " ".join(f"{k:>28s}" for k in kinds))
     for r in rows:
-        ref = r.get("trees")
+        # all backends over the folds every one of them finished (the same folds)
+        ref = r.get("trees_common")
         cells = []
         for k in kinds:
-            v = r.get(k)
-            done = len(r.get(f"{k}_folds", []))
+            v = r.get(f"{k}_common")
+            done = r.get("common_folds", 0)
             tag = "" if done == 5 else f" [{done}/5]"
             cells.append(f"{'-':>28s}" if v is None else
                          f"{v:.4g} ({v / ref:.2f}x){tag}" if ref else f"{v:.4g}{tag}")
         print(f"{r['dataset']:24s} {r['rows']:6d} " + " ".join(f"{c:>28s}" for c in cells)
               + f"  {r['units'] or ''}; {r['note']}")
+        more = [f"{k} {r[k]:.4g} [{len(r[f'{k}_folds'])}/5]" for k in kinds
+                if len(r.get(f"{k}_folds", [])) > r.get("common_folds", 0)]
+        if more:
+            print(f"{'':31s}over more folds: " + ", ".join(more))
         target = MATBENCH_TARGETS.get(r["dataset"])
         if target is not None:
             full = [r[k] for k in kinds if len(r.get(f"{k}_folds", [])) == 5]
