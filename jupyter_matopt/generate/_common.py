@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,17 @@ def _dataset_parts(data: Any, y: Any) -> tuple[list[Any], np.ndarray | None, str
     return list(data), None if y is None else np.asarray(y, dtype=float), None
 
 
+@cache
+def _amount_text() -> np.ndarray:
+    """``"%.4f"`` texts of 0, 0.0001, ..., 1 without trailing zeros (``"0.5"``, ``"1"``),
+    and ``""`` last (index -1: an empty formula slot)."""
+    import re
+
+    strip = re.compile(r"\.?0+$")
+    return np.array([strip.sub("", f"{i / 1e4:.4f}") for i in range(10_001)] + [""],
+                    dtype=object)
+
+
 def formulas(X: np.ndarray, elements: Sequence[str], *, integer: bool = False) -> list[str]:
     """Formula text of fraction rows: integer formulas (``LiFeO2``) when ``integer`` and the
     row has one with at most 30 atoms, else fractional formulas (``Fe0.7Cr0.3``, 4 decimals,
@@ -79,22 +91,27 @@ def formulas(X: np.ndarray, elements: Sequence[str], *, integer: bool = False) -
                 text = text + names[np.where(cnt[:, c] > 0, pos[:, c], len(els))] \
                     + cstr[cnt[:, c]]
             out[rows] = text
-    # one %-template per support pattern and one regex per row: ~50x faster than formatting
-    # each amount in Python (sample(10_000) must stay well under a second)
-    import re
-
-    strip = re.compile(r"\.?0+(?=[A-Z]|$)")
-    templates: dict[bytes, tuple[str, np.ndarray]] = {}
-    present = X > 0
-    for i in np.flatnonzero(~ok).tolist():
-        key = present[i].tobytes()
-        tpl = templates.get(key)
-        if tpl is None:
-            nz = np.flatnonzero(present[i])
-            tpl = templates[key] = ("".join(f"{els[j]}%.4f" for j in nz), nz)
-        v = X[i, tpl[1]]
-        if v.min() < 5e-5:
-            out[i] = to_formula({els[j]: float(X[i, j]) for j in tpl[1]})
-        else:
-            out[i] = strip.sub("", tpl[0] % tuple(v.tolist()))
+    rest = np.flatnonzero(~ok)
+    if len(rest):
+        Xr = X[rest]
+        present = Xr > 0
+        # amounts that round to 0 at 4 decimals need more digits: to_formula writes those
+        tiny = (present & (Xr < 5e-5)).any(axis=1)
+        for i in rest[tiny].tolist():
+            out[i] = to_formula({els[j]: float(X[i, j]) for j in np.flatnonzero(X[i] > 0)})
+        fast = ~tiny
+        if fast.any():
+            # amounts written through a table of the 10,001 four-decimal texts, column by
+            # column over object arrays (sample(10_000) must stay well under a second)
+            P, Xf = present[fast], Xr[fast]
+            m = int(P.sum(axis=1).max())
+            pos = np.argsort(~P, axis=1, kind="stable")[:, :m]
+            V = np.rint(np.take_along_axis(Xf, pos, axis=1) * 1e4).astype(np.int64)
+            V[~np.take_along_axis(P, pos, axis=1)] = -1
+            names, amounts = np.array([*els, ""], dtype=object), _amount_text()
+            text = np.full(len(V), "", dtype=object)
+            for c in range(m):
+                text = text + names[np.where(V[:, c] >= 0, pos[:, c], len(els))] \
+                    + amounts[V[:, c]]
+            out[rest[fast]] = text
     return out.tolist()
