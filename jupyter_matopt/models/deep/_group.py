@@ -194,8 +194,8 @@ class GroupedEnsemble:
     ) -> np.ndarray:
         """``(M, n)`` outputs; each chunk trimmed to its widest composition."""
         Zt, Ft, Ct = as_tensors(Z, F, C)
-        Ft = Ft.double()
-        Ct = None if Ct is None else Ct.double()
+        Ft = Ft.to(self.table.dtype)
+        Ct = None if Ct is None else Ct.to(self.table.dtype)
         out = []
         with torch.inference_mode():
             for s in range(0, len(Zt), batch_size):
@@ -203,7 +203,7 @@ class GroupedEnsemble:
                 m = max(1, int((z > 0).sum(dim=1).max()))
                 c = None if Ct is None else Ct[s : s + batch_size]
                 out.append(group_forward(self.P, self.table, self.config, z[:, :m], f[:, :m],
-                                         c, tokens=self.tokens).numpy())
+                                         c, tokens=self.tokens).double().numpy())
         return np.concatenate(out, axis=1) if out else np.zeros((self.n_members, 0))
 
 
