@@ -348,8 +348,6 @@ def print_small(rows: list[dict[str, Any]], kinds: list[str]) -> None:
 
 # ----------------------------------------------------------------------------- 3. speed
 def run_speed(data_dir: str, n_ensemble: int, sizes: list[int]) -> dict[str, Any]:
-    from jupyter_matopt.widgets._model import Evaluator
-
     out: dict[str, Any] = {}
     steels = mo.load_dataset("matbench_steels", data_dir=data_dir)
     bulk = mo.load_dataset("mp_bulk_modulus", data_dir=data_dir)
@@ -357,6 +355,7 @@ def run_speed(data_dir: str, n_ensemble: int, sizes: list[int]) -> dict[str, Any
     keep = np.sort(np.random.default_rng(SEED).choice(keep, 5000, replace=False))
     big = bulk.subset(keep)
     runs = [("fit_300", steels)] + ([("fit_5000", big)] if 5000 in sizes else [])
+    out["load_avg_start"] = round(os.getloadavg()[0], 2)  # shared machine: say how busy
     for label, ds in runs:
         for kind, spec in (("trees", {}), ("attention", {"backend": "attention",
                                                           "params": dict(ATTENTION) or None})):
@@ -366,19 +365,33 @@ def run_speed(data_dir: str, n_ensemble: int, sizes: list[int]) -> dict[str, Any
             log(f"{label} {kind}: {out[f'{label}_{kind}_s']} s")
             if label == "fit_300":
                 out[f"model_{kind}"] = model
+        if label == "fit_300":
+            # the slider right after the models it uses (before the long 5,000-row fits)
+            _time_slider(out)
+    out["load_avg_end"] = round(os.getloadavg()[0], 2)
+    return out
+
+
+def _time_slider(out: dict[str, Any]) -> None:
+    from jupyter_matopt.widgets._model import Evaluator
+
     rng = np.random.default_rng(0)
     elements = ["Fe", "Cr", "Ni", "Mo", "Co"]
     X = rng.dirichlet(np.ones(len(elements)), 40)
-    for kind in ("trees", "attention"):
-        ev = Evaluator(out.pop(f"model_{kind}"), cache_size=0)
+    # alternate the backends row by row so both see the same machine load
+    evs = {kind: Evaluator(out.pop(f"model_{kind}"), cache_size=0)
+           for kind in ("trees", "attention")}
+    times: dict[str, list[float]] = {kind: [] for kind in evs}
+    for ev in evs.values():
         ev.evaluate(X[0], elements)  # warm-up: first-call caches (attributor, merged trees)
-        times = []
-        for x in X[1:]:
+    for x in X[1:]:
+        for kind, ev in evs.items():
             t0 = time.perf_counter()
             ev.evaluate(x, elements)
-            times.append(time.perf_counter() - t0)
-        out[f"slider_{kind}_ms"] = round(1000 * float(np.median(times)), 2)
-    return out
+            times[kind].append(time.perf_counter() - t0)
+    for kind in evs:
+        out[f"slider_{kind}_ms"] = round(1000 * float(np.median(times[kind])), 2)
+    log(f"slider: attention {out['slider_attention_ms']} ms, trees {out['slider_trees_ms']} ms")
 
 
 def print_speed(s: dict[str, Any]) -> None:
@@ -392,6 +405,8 @@ def print_speed(s: dict[str, Any]) -> None:
     a, t = s["slider_attention_ms"], s["slider_trees_ms"]
     print(f"{'slider':10s} attention {a:8.2f} ms  trees {t:8.2f} ms  ratio {a / t:6.1f}x"
           "   target < 10 ms (5 elements; predict + std + explanation)")
+    print(f"load average (1 min) {s.get('load_avg_start')} at the start, "
+          f"{s.get('load_avg_end')} at the end, on {os.cpu_count()} cores")
 
 
 def main() -> None:
