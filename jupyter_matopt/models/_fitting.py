@@ -136,15 +136,7 @@ class FittingMixin:
             y,
             P.F[:, len(P.F[0]) - len(m.conditions_) :] if m.conditions_ else None,
         )
-        m.zero_inflated_ = m._wants_zero_inflation(y)
-        nz = y != 0 if m.zero_inflated_ else None
-        if m.task_ == "regression":
-            y_reg = y if nz is None else y[nz]
-            m.y_mean_ = float(np.mean(y_reg))
-            m.y_scale_ = float(np.std(y_reg)) or 1.0
-        else:
-            m.y_mean_, m.y_scale_ = 0.0, 1.0
-            m.prevalence_ = float(np.mean(y))
+        nz = m._target_scale(y)
 
         progress = as_progress(callback)
         if m._tune_flag:
@@ -152,23 +144,8 @@ class FittingMixin:
             P_t, y_t = (P, y) if nz is None else (P.take(np.flatnonzero(nz)), y[nz])
             m._tune_prepared(P_t, y_t, n_iter=m.tune_iter, cv=m.tune_cv, callback=progress)
         if m.task_ == "classification":
-            thr = m.decision_threshold
-            if thr == "auto" and level != "calibration":
-                m.threshold_, m.threshold_method_ = m._oof_threshold(P.F, y)
-            elif thr in ("auto", "balanced"):
-                m.threshold_, m.threshold_method_ = m.prevalence_, "positive share"
-            else:
-                m.threshold_, m.threshold_method_ = float(thr), "fixed"
-
-        do_cal = m.calibrate in (True, "auto") and m.task_ == "regression" and len(P) >= 20
-        m.zero_mode_ = "hard" if m.zero_inflated_ else None
-        if do_cal:
-            m._calibrate_prepared(P, info)
-        else:
-            m.std_scale_, m.std_floor_ = 1.0, 0.0
-            m.zero_std_scale_ = None
-            m.zero_std_floor_ = None
-            m.calibration_ = {"method": "none (raw ensemble spread)", "n": 0}
+            m._choose_threshold(P.F, y, level)
+        m._std_calibration(P, info)
 
         fit_progress = progress.counts("fit")
         if nz is None:
@@ -180,13 +157,58 @@ class FittingMixin:
                 P.F, (y == 0).astype(np.float64), classify=True,
                 seed_offset=m.backend_.n_members,
             )
+        m._after_members(P, level)
+        m.fit_time_ = time.perf_counter() - t0
+
+    def _target_scale(self, y: np.ndarray) -> np.ndarray | None:
+        """Decide zero inflation and set the target's centre and scale (the regressor's rows:
+        the non-zero ones when zero-inflated); the non-zero mask, or None without."""
+        m: Any = self
+        m.zero_inflated_ = m._wants_zero_inflation(y)
+        nz = y != 0 if m.zero_inflated_ else None
+        if m.task_ == "regression":
+            y_reg = y if nz is None else y[nz]
+            m.y_mean_ = float(np.mean(y_reg))
+            m.y_scale_ = float(np.std(y_reg)) or 1.0
+        else:
+            m.y_mean_, m.y_scale_ = 0.0, 1.0
+            m.prevalence_ = float(np.mean(y))
+        return nz
+
+    def _choose_threshold(self, F: np.ndarray, y: np.ndarray, level: str) -> None:
+        """The classifier's decision threshold and how it was chosen."""
+        m: Any = self
+        thr = m.decision_threshold
+        if thr == "auto" and level != "calibration":
+            m.threshold_, m.threshold_method_ = m._oof_threshold(F, y)
+        elif thr in ("auto", "balanced"):
+            m.threshold_, m.threshold_method_ = m.prevalence_, "positive share"
+        else:
+            m.threshold_, m.threshold_method_ = float(thr), "fixed"
+
+    def _std_calibration(self, P: Prepared, info: Mapping[str, Any]) -> None:
+        """Calibrate the ensemble spread on held-out rows, or record that it is raw."""
+        m: Any = self
+        do_cal = m.calibrate in (True, "auto") and m.task_ == "regression" and len(P) >= 20
+        m.zero_mode_ = "hard" if m.zero_inflated_ else None
+        if do_cal:
+            m._calibrate_prepared(P, info)
+        else:
+            m.std_scale_, m.std_floor_ = 1.0, 0.0
+            m.zero_std_scale_ = None
+            m.zero_std_floor_ = None
+            m.calibration_ = {"method": "none (raw ensemble spread)", "n": 0}
+
+    def _after_members(self, P: Prepared, level: str) -> None:
+        """State that follows the members: attributor cache, feature means, the check rows,
+        and (unless only calibrating) the applicability domain and importance rows."""
+        m: Any = self
         m._attributors = {}
         m.feature_means_ = column_stats(P.F)[0]
         m.__dict__.pop("_shap_importance", None)
         m._importance_X = np.zeros((0, len(m.feature_names_)))
         m.check_X_ = P.F[: min(3, len(P))].copy()
         if level == "calibration":
-            m.fit_time_ = time.perf_counter() - t0
             return
         from ..features import feature_labels
 
@@ -202,7 +224,6 @@ class FittingMixin:
             rng = np.random.default_rng(m.seed)
             sample = np.sort(rng.choice(len(P), min(len(P), IMPORTANCE_ROWS), replace=False))
             m._importance_X = P.F[sample].copy()
-        m.fit_time_ = time.perf_counter() - t0
 
     def _train_members(
         self,
