@@ -85,6 +85,7 @@ def _run_potential(
     name: str,
     args: argparse.Namespace,
     budget: float,
+    indices: list[int] | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """Estimate ``formulas`` in ``args.n_jobs`` persistent worker processes (the potential is
     loaded once per worker), submitting new compositions only while within ``budget`` s."""
@@ -93,17 +94,18 @@ def _run_potential(
 
     t0 = time.perf_counter()
     results: dict[int, pd.DataFrame] = {}
+    todo = list(range(len(formulas))) if indices is None else list(indices)
     with ProcessPoolExecutor(max_workers=args.n_jobs, mp_context=mp.get_context("spawn"),
                              initializer=_init_worker,
                              initargs=(table, name, "mp_legacy", 1)) as pool:  # fmt: skip
         pending: dict = {}
         nxt = 0
-        while nxt < len(formulas) or pending:
-            while (nxt < len(formulas) and len(pending) < args.n_jobs
+        while nxt < len(todo) or pending:
+            while (nxt < len(todo) and len(pending) < args.n_jobs
                    and not (budget and time.perf_counter() - t0 > budget)):  # fmt: skip
-                fut = pool.submit(_estimate, formulas[nxt], potential, args.cache,
+                fut = pool.submit(_estimate, formulas[todo[nxt]], potential, args.cache,
                                   args.max_prototypes, args.steps)  # fmt: skip
-                pending[fut] = nxt
+                pending[fut] = todo[nxt]
                 nxt += 1
             if not pending:
                 break
@@ -119,13 +121,13 @@ def _run_potential(
                 what = row["error"] if isinstance(row.get("error"), str) else (
                     f"E_hull {row['e_above_hull']:+.3f} ({row['prototype']}, "
                     f"{row['seconds']:.0f} s)")  # fmt: skip
-                print(f"  {potential} [{len(results)}/{len(formulas)}] {formulas[i]}: {what}",
+                print(f"  {potential} [{len(results)}/{len(todo)}] {formulas[i]}: {what}",
                       flush=True)  # fmt: skip
     wall = time.perf_counter() - t0
     order = sorted(results)
-    if len(order) < len(formulas):
+    if len(order) < len(todo):
         print(f"{potential}: time budget {budget:.0f} s reached: {len(order)} of "
-              f"{len(formulas)} compositions estimated; the rest are not scored")  # fmt: skip
+              f"{len(todo)} compositions estimated; the rest are not scored")  # fmt: skip
     table_out = pd.concat([results[i] for i in order], ignore_index=True)
     table_out["sample_index"] = order
     return table_out, wall
@@ -164,6 +166,13 @@ def main() -> None:
         help="train the composition model on this many rows only (smoke tests)",
     )
     ap.add_argument("--out", default=None, help="write the per-composition table as CSV")
+    ap.add_argument(
+        "--rescore",
+        default=None,
+        help="a previous run's --out CSV: re-place only the compositions it estimated, from "
+        "the cached relaxations (same --cache), with the current formation-energy rule, and "
+        "report that run's measured times",
+    )
     args = ap.parse_args()
 
     import torch
@@ -214,9 +223,20 @@ def main() -> None:
     formulas = list(sample["formula"])
     tables: dict[str, pd.DataFrame] = {}
     walls: dict[str, float] = {}
+    prev = pd.read_csv(args.rescore) if args.rescore else None
     for pot, budget in zip(potentials, budgets, strict=True):
+        indices = None
+        if prev is not None:
+            mine = prev[prev["potential"] == pot]
+            indices = [int(i) for i in mine["sample_index"]]
+            budget = 0.0  # every relaxation comes from the cache
         tables[pot], walls[pot] = _run_potential(pot, formulas, hull_table, hull_name, args,
-                                                 budget)  # fmt: skip
+                                                 budget, indices)  # fmt: skip
+        if prev is not None:  # times as measured when the relaxations ran
+            measured = dict(zip(mine["sample_index"].astype(int), mine["seconds"], strict=True))
+            tables[pot]["seconds"] = tables[pot]["sample_index"].map(measured)
+            print(f"{pot}: {len(indices)} compositions re-placed from {args.rescore}; times "
+                  "are those measured in that run")  # fmt: skip
 
     pool_pred, t_model = model_job.result()
     pos = {f: i for i, f in enumerate(pool["formula"])}

@@ -15,7 +15,7 @@ from typing import Any
 from .cache import ResultCache
 from .candidates import candidate_structures, element_structures
 from .corrections import check_scheme, corrected_energy, formation_energy
-from .potential import load_potential, potential_version, supported_elements
+from .potential import energy_scheme, load_potential, potential_version, supported_elements
 from .relax import relax as _relax
 
 __all__ = ["compute_one"]
@@ -157,19 +157,24 @@ def compute_one(task: Mapping[str, Any]) -> dict[str, Any]:
             raise _Failure("every relaxation failed: " + rows[0]["error"])
         best = min(ok, key=lambda r: r["energy_per_atom"])
         refs = {el: _element_energy(el, settings, cache) for el in fr}
-        # One rule (corrections.formation_energy): the compound and the elements in the
-        # reference hull's own correction scheme, so the two sides are comparable.
+        # One rule (corrections.formation_energy): the compound and the elements moved from
+        # the scheme the potential's energies are in to the reference hull's own scheme, so
+        # the two sides are comparable and no correction is counted twice.
         scheme = check_scheme(task.get("corrections", "mp2020"))
+        own = energy_scheme(task["potential"])
         out.update(
             prototype=best["prototype"],
             structure=best["structure"],
             energy_per_atom=best["energy_per_atom"],
-            corrected_energy_per_atom=corrected_energy(fr, best["energy_per_atom"], scheme),
+            corrected_energy_per_atom=corrected_energy(
+                fr, best["energy_per_atom"], scheme, energy_scheme=own
+            ),
             formation_energy=formation_energy(
                 fr,
                 best["energy_per_atom"],
                 {el: r["energy_per_atom"] for el, r in refs.items()},
                 scheme,
+                energy_scheme=own,
             ),
             corrections=scheme,
             converged=best["converged"],

@@ -1,11 +1,14 @@
 """One rule for formation energies: the potential's energies in the reference's correction scheme.
 
-A universal potential trained on MPtrj (SevenNet, CHGNet) reproduces Materials Project's *raw*
-GGA / GGA+U energies. A DFT formation energy from a database is raw energies plus that
-database's empirical corrections (anion, GGA/GGA+U mixing, fitted gas references), taken
-against elemental references. A candidate's formation energy is only comparable with a hull of
-such values when the candidate's energy gets **the same corrections** as the hull's entries,
-against elemental references in the same scheme:
+A DFT formation energy from a database is raw GGA / GGA+U energies plus that database's
+empirical corrections (anion, GGA/GGA+U mixing, fitted gas references), taken against
+elemental references. The universal potentials here come in different schemes
+(:data:`~jupyter_matopt.stability.potential.ENERGY_SCHEMES`, measured): SevenNet 7net-l3i5
+predicts raw energies, CHGNet 0.3.0 energies with MP2020's corrections already in them. A
+candidate's formation energy
+is only comparable with a hull when the candidate's energy is moved into **the hull's scheme**
+(take the potential's scheme's corrections out, put the hull's in; never add a correction the
+energy already holds), against elemental references in the same scheme:
 
 * ``"mp_legacy"`` — Materials Project's scheme before 2020 (pymatgen's
   ``MaterialsProjectCompatibility``: oxide / sulfide corrections, U corrections fitted per
@@ -114,19 +117,41 @@ def _mp2020() -> Any:
         return MaterialsProject2020Compatibility(check_potcar=False)
 
 
-def corrected_energy(fractions: Mapping[str, float], energy_per_atom: float, scheme: str) -> float:
-    """A compound's energy (eV/atom) with the corrections of ``scheme`` added.
+def corrected_energy(
+    fractions: Mapping[str, float],
+    energy_per_atom: float,
+    scheme: str,
+    *,
+    energy_scheme: str = "none",
+) -> float:
+    """A compound's energy (eV/atom) moved from ``energy_scheme`` into ``scheme``.
 
     Args:
         fractions: ``{element: fraction}`` of the compound (one element: nothing to correct).
-        energy_per_atom: The potential's (raw, MP-like) energy, eV/atom.
-        scheme: ``"mp_legacy"``, ``"mp2020"`` or ``"none"``.
+        energy_per_atom: The potential's energy, eV/atom.
+        scheme: The scheme wanted: ``"mp_legacy"``, ``"mp2020"`` or ``"none"``.
+        energy_scheme: The scheme ``energy_per_atom`` is already in: ``"none"`` (raw GGA /
+            GGA+U, e.g. SevenNet) or ``"mp2020"`` (potentials trained on MPtrj's corrected
+            energies, e.g. CHGNet: correcting them again would count every correction twice).
 
     Raises:
         StabilityError: an unknown scheme.
     """
     check_scheme(scheme)
+    if check_scheme(energy_scheme) not in ("none", "mp2020"):
+        raise StabilityError(
+            f"energies can come in the 'none' or 'mp2020' scheme, not {energy_scheme!r}"
+        )
     e = float(energy_per_atom)
+    if scheme == energy_scheme or len(fractions) < 2:
+        return e
+    # Corrections depend on the composition only: back to raw, then into ``scheme``.
+    return e - _correction(fractions, energy_scheme) + _correction(fractions, scheme)
+
+
+def _correction(fractions: Mapping[str, float], scheme: str) -> float:
+    """The correction of ``scheme`` for a compound, eV/atom (0 for ``"none"``)."""
+    e = 0.0
     if scheme == "none" or len(fractions) < 2:
         return e
     from pymatgen.core import Composition
@@ -169,6 +194,8 @@ def formation_energy(
     energy_per_atom: float,
     element_energies: Mapping[str, float],
     scheme: str,
+    *,
+    energy_scheme: str = "none",
 ) -> float:
     """Formation energy, eV/atom: corrected compound energy minus the fraction-weighted
     elemental references, both in ``scheme``.
@@ -178,6 +205,8 @@ def formation_energy(
         energy_per_atom: The compound's raw energy from the potential, eV/atom.
         element_energies: The potential's relaxed energy per element, eV/atom.
         scheme: ``"mp_legacy"``, ``"mp2020"`` or ``"none"``.
+        energy_scheme: The scheme the potential's energies are in (``"none"`` or
+            ``"mp2020"``; see :func:`corrected_energy`). Elements are the same in both.
 
     Raises:
         StabilityError: an unknown scheme, or an element without a reference energy.
@@ -193,4 +222,4 @@ def formation_energy(
         x / tot * element_reference_energy(el, element_energies[el], scheme)
         for el, x in fractions.items()
     )
-    return corrected_energy(fractions, energy_per_atom, scheme) - mu
+    return corrected_energy(fractions, energy_per_atom, scheme, energy_scheme=energy_scheme) - mu

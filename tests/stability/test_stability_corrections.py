@@ -104,6 +104,35 @@ def test_schemes_differ_where_they_should() -> None:
     assert corrected_energy({"Ni": 0.5, "Al": 0.5}, -5.4, "mp_legacy") == pytest.approx(-5.4)
 
 
+@pytest.mark.parametrize("scheme", ["mp_legacy", "mp2020", "none"])
+def test_corrected_potential_energies_are_not_corrected_twice(scheme: str) -> None:
+    """A potential whose energies already hold MP2020's corrections (MPtrj-trained) gives the
+    same formation energy as raw DFT energies would, in every target scheme."""
+    fe2o3 = {"Fe": 0.4, "O": 0.6}
+    e_raw = -6.8
+    as_2020 = corrected_energy(fe2o3, e_raw, "mp2020")  # what such a potential predicts
+    assert as_2020 < e_raw - 1.0  # U and oxide corrections: large for Fe2O3
+    from_raw = formation_energy(fe2o3, e_raw, RAW_ELEMENTS, scheme)
+    from_2020 = formation_energy(fe2o3, as_2020, RAW_ELEMENTS, scheme, energy_scheme="mp2020")
+    assert from_2020 == pytest.approx(from_raw, abs=1e-9)
+    # Into its own scheme nothing is added.
+    assert corrected_energy(fe2o3, as_2020, "mp2020", energy_scheme="mp2020") == as_2020
+    with pytest.raises(StabilityError, match="'none' or 'mp2020'"):
+        corrected_energy(fe2o3, e_raw, "mp2020", energy_scheme="mp_legacy")
+
+
+def test_potentials_declare_their_energy_scheme() -> None:
+    from jupyter_matopt.stability.potential import ENERGY_SCHEMES, POTENTIALS, energy_scheme
+
+    assert set(ENERGY_SCHEMES) == set(POTENTIALS)
+    # Measured (see potential.py): CHGNet's energies hold MP2020's corrections, SevenNet's
+    # are raw.
+    assert energy_scheme("chgnet") == "mp2020"
+    assert energy_scheme("7net") == energy_scheme("sevennet") == "none"
+    with pytest.raises(StabilityError, match="unknown potential"):
+        energy_scheme("mace")
+
+
 def test_hull_carries_its_scheme_and_rejects_unknown_ones() -> None:
     table = pd.DataFrame({"formula": ["NiAl"], "formation_energy": [-0.6]})
     assert ReferenceHull(table).corrections == "mp2020"
