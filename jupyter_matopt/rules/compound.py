@@ -217,16 +217,20 @@ def _check(formula: tuple[tuple[str, int], ...], mixed_valence: bool, ox_set: st
     from smact.screening import eneg_states_test
 
     enegs = [pauling_electronegativity(s) for s in symbols]  # cached: Element() is slow
-    neutral = False
-    for signs in product(*[sorted(o) for o in options]):
-        total = reduce(lambda acc, r: {a + b for a in acc for b in r},
-                       (options[i][sg] for i, sg in enumerate(signs)), {0})
-        if 0 not in total:
-            continue
-        neutral = True
-        if eneg_states_test(list(signs), enegs):
-            return True, True, ""
-    if neutral:
+
+    def zero_sum(signs: tuple[int, ...]) -> bool:
+        # 0 in A_1 + ... + A_m  <=>  (A_1 + ... + A_{m-1}) meets -A_m (saves the largest sumset)
+        sets = [options[i][sg] for i, sg in enumerate(signs)]
+        head = reduce(lambda acc, r: {a + b for a in acc for b in r}, sets[:-1], {0})
+        return not head.isdisjoint({-b for b in sets[-1]})
+
+    # non-zero states: a neutral assignment has both signs; balanced patterns first, so a
+    # valid formula returns at its first neutral pattern
+    patterns = [sg for sg in product(*[sorted(o) for o in options]) if 1 in sg and -1 in sg]
+    balanced = [eneg_states_test(list(sg), enegs) for sg in patterns]
+    if any(zero_sum(sg) for sg, b in zip(patterns, balanced, strict=True) if b):
+        return True, True, ""
+    if any(zero_sum(sg) for sg, b in zip(patterns, balanced, strict=True) if not b):
         return True, False, "charge-neutral only with a cation more electronegative than an anion"
     return False, False, "no charge-neutral assignment of oxidation states"
 
