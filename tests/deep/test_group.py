@@ -18,6 +18,9 @@ def _nets(n_cond: int, n: int = 3):
         net = CompositionNet(element_table(), n_cond=n_cond, head_dropout=0.0)
         with torch.no_grad():  # the learned per-element part starts at zero: make it count
             net.elem.weight.normal_(0.0, 0.3)
+            for name, p in net.named_parameters():  # layer norms away from (1, 0) too
+                if "norm" in name:
+                    p.normal_(1.0 if name.endswith("weight") else 0.0, 0.2)
         nets.append(net)
     return nets
 

@@ -52,7 +52,9 @@ def _lin(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return out.reshape(*shp[:-1], w.shape[1])
 
 
-def _norm(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _norm(x: torch.Tensor, w: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor:
+    if w is None or b is None:  # affine part folded into the next linear layer (inference)
+        return nnf.layer_norm(x, (x.shape[-1],), eps=1e-5)
     view = (w.shape[0],) + (1,) * (x.dim() - 2) + (w.shape[1],)
     return nnf.layer_norm(x, (x.shape[-1],), eps=1e-5) * w.view(view) + b.view(view)
 
@@ -137,7 +139,7 @@ def group_forward(
     for i in range(int(config["n_layers"])):
         k = f"encoder.layers.{i}."
         # pre-norm self-attention block
-        a = _norm(x, P[k + "norm1.weight"], P[k + "norm1.bias"])
+        a = _norm(x, P.get(k + "norm1.weight"), P.get(k + "norm1.bias"))
         qkv = unpack(_lin(a, P[k + "self_attn.in_proj_weight"],
                           P[k + "self_attn.in_proj_bias"]))
         q, kk, v = (t.reshape(M, B, L, n_heads, dh).transpose(2, 3)
@@ -149,7 +151,7 @@ def group_forward(
         att = _lin(att, P[k + "self_attn.out_proj.weight"], P[k + "self_attn.out_proj.bias"])
         x = x + (nnf.dropout(att, p_enc, training) if p_enc else att)
         # pre-norm feed-forward block
-        a = _norm(x, P[k + "norm2.weight"], P[k + "norm2.bias"])
+        a = _norm(x, P.get(k + "norm2.weight"), P.get(k + "norm2.bias"))
         a = nnf.gelu(_lin(a, P[k + "linear1.weight"], P[k + "linear1.bias"]))
         if p_enc:
             a = nnf.dropout(a, p_enc, training)
@@ -176,6 +178,21 @@ def group_forward(
     return out.squeeze(-1)
 
 
+def _fold_norms(P: Params, n_layers: int) -> Params:
+    """Inference copy of ``P`` with each block's layer-norm scale and shift folded into the
+    linear layer it feeds (``W (g * u + b) + c = (W g) u + (W b + c)``): fewer operations
+    per slider update, the same function."""
+    P = dict(P)
+    for i in range(n_layers):
+        k = f"encoder.layers.{i}."
+        for norm, lin in (("norm1", "self_attn.in_proj_"), ("norm2", "linear1.")):
+            g, b = P.pop(k + norm + ".weight"), P.pop(k + norm + ".bias")
+            W = P[k + lin + "weight"]
+            P[k + lin + "bias"] = P[k + lin + "bias"] + torch.bmm(W, b.unsqueeze(-1)).squeeze(-1)
+            P[k + lin + "weight"] = W * g.unsqueeze(1)
+    return P
+
+
 class GroupedEnsemble:
     """Inference over all members at once (weights stacked once, reused every call)."""
 
@@ -183,7 +200,9 @@ class GroupedEnsemble:
         # float64 at inference: a row's output must not depend on which other rows share its
         # batch (a prediction and the same composition inside an explanation's coalition
         # batch agree to ~1e-15, not the ~1e-7 of float32 kernels blocked differently)
-        self.P = {k: v.double() for k, v in stack_parameters(nets, trainable=False).items()}
+        self.P = _fold_norms({k: v.double() for k, v in
+                              stack_parameters(nets, trainable=False).items()},
+                             int(nets[0].config["n_layers"]))
         self.table = nets[0].table.detach().double()
         self.tokens = element_tokens(self.P, self.table)
         self.config = dict(nets[0].config)
