@@ -98,3 +98,16 @@ def test_training_together_moves_every_member_and_keeps_them_apart(small_steels)
         assert not np.allclose(w, w0)  # trained weights were written back to every member
         heads.append(w)
     assert not np.allclose(heads[0], heads[1]) and not np.allclose(heads[1], heads[2])
+
+
+def test_batched_fraction_features_equal_the_module_ones():
+    import torch
+
+    from jupyter_matopt.models.deep._group import _fraction_features
+    from jupyter_matopt.models.deep._net import fraction_features
+
+    f = torch.rand(40, 7, generator=torch.Generator().manual_seed(0))
+    f[f < 0.3] = 0.0  # padding
+    f[0, 0] = 1e-6  # a trace amount
+    for dtype in (torch.float32, torch.float64):
+        assert torch.equal(_fraction_features(f.to(dtype)), fraction_features(f.to(dtype)))

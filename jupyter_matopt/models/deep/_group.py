@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as nnf
 
-from ._net import ENCODER_PREFIXES, CompositionNet, fraction_features
+from ._net import _LIN_FREQS, _LOG_FREQS, ENCODER_PREFIXES, CompositionNet
 from ._train import TrainConfig, _loss, as_tensors
 
 __all__ = ["GroupedEnsemble", "element_tokens", "group_forward", "stack_parameters", "train_group"]
@@ -57,6 +57,21 @@ def _norm(x: torch.Tensor, w: torch.Tensor | None, b: torch.Tensor | None) -> to
         return nnf.layer_norm(x, (x.shape[-1],), eps=1e-5)
     view = (w.shape[0],) + (1,) * (x.dim() - 2) + (w.shape[1],)
     return nnf.layer_norm(x, (x.shape[-1],), eps=1e-5) * w.view(view) + b.view(view)
+
+
+def _fraction_features(f: torch.Tensor) -> torch.Tensor:
+    """:func:`~jupyter_matopt.models.deep._net.fraction_features` with all frequencies in
+    one product each (a dozen operations instead of fifty; the same features)."""
+    f = f.clamp(0.0, 1.0)
+    present = (f > 0).to(f.dtype)
+    lf = (1.0 + torch.log10(f.clamp_min(1e-4)) / 4.0) * present
+    n_lin, n_log = _LIN_FREQS, _LOG_FREQS
+    freqs = torch.tensor([math.pi * (2.0**j) for j in range(max(n_lin, n_log))], dtype=f.dtype)
+    a = torch.cat([f.unsqueeze(-1) * freqs[:n_lin], lf.unsqueeze(-1) * freqs[:n_log]], dim=-1)
+    # interleave sin and cos per frequency, as the module orders them
+    waves = torch.stack([torch.sin(a), torch.cos(a) * present.unsqueeze(-1)], dim=-1)
+    return torch.cat([f.unsqueeze(-1), f.sqrt().unsqueeze(-1), lf.unsqueeze(-1),
+                      waves.flatten(-2)], dim=-1)
 
 
 def element_tokens(P: Params, table: torch.Tensor) -> torch.Tensor:
@@ -127,7 +142,7 @@ def group_forward(
     Zp = Zm.reshape(-1).index_select(0, flat).reshape(M, N)
     Fp = Fm.reshape(-1).index_select(0, flat).reshape(M, N)
     x = T[torch.arange(M).view(M, 1), Zp]
-    h = _lin(nnf.silu(_lin(fraction_features(Fp), P["frac.0.weight"], P["frac.0.bias"])),
+    h = _lin(nnf.silu(_lin(_fraction_features(Fp), P["frac.0.weight"], P["frac.0.bias"])),
              P["frac.2.weight"], P["frac.2.bias"])
     x = x + h
     dh = d // n_heads
