@@ -225,9 +225,10 @@ def stability(
     For each composition a handful of prototypes (ordered approximants for fractional
     compositions) are relaxed with a universal potential (FIRE with a Frechet cell filter), the
     lowest energy wins, its formation energy is taken against elemental references relaxed
-    with the same potential, both with the corrections of the reference hull's scheme (the
-    potentials reproduce MP's raw GGA/GGA+U energies; the default ``"mp"`` data are in MP's
-    pre-2020 scheme; see :mod:`jupyter_matopt.stability.corrections`), and placed against the
+    with the same potential, both moved into the reference hull's correction scheme (SevenNet's
+    energies are raw GGA/GGA+U, CHGNet's already hold MP2020's corrections; the default ``"mp"``
+    data are in MP's pre-2020 scheme; see :mod:`jupyter_matopt.stability.corrections`), and
+    placed against the
     convex hull of DFT formation energies of the chemical system (pymatgen ``PhaseDiagram``).
     A sparse hull (few compounds of the system on record) is named in ``warnings``.
 
