@@ -173,6 +173,23 @@ def group_forward(
         a = _lin(a, P[k + "linear2.weight"], P[k + "linear2.bias"])
         x = x + (nnf.dropout(a, p_enc, training) if p_enc else a)
     h = unpack(_norm(x, P["norm.weight"], P["norm.bias"])).masked_fill(pad.unsqueeze(-1), 0.0)
+    return _pool_and_head(P, config, h, Fm, pad, C, p_head=p_head, training=training)
+
+
+def _pool_and_head(
+    P: Params,
+    config: dict[str, Any],
+    h: torch.Tensor,
+    Fm: torch.Tensor,
+    pad: torch.Tensor,
+    C: torch.Tensor | None,
+    *,
+    p_head: float,
+    training: bool,
+) -> torch.Tensor:
+    """The members' outputs ``(M, B)`` from the encoded tokens ``h`` ``(M, B, L, d)``:
+    fraction-weighted mean and gated attention pooling, the condition columns, the MLP head."""
+    M = h.shape[0]
     mean = (Fm.unsqueeze(-1) * h).sum(dim=2)
     logit = _lin(h, P["gate.weight"], P["gate.bias"]).squeeze(-1)
     logit = logit + torch.log(Fm.clamp_min(1e-12))
