@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as nnf
 
 from ._net import _LIN_FREQS, _LOG_FREQS, ENCODER_PREFIXES, CompositionNet
-from ._train import TrainConfig, _loss, as_tensors
+from ._train import TrainConfig, _loss, as_tensors, warmup_cosine
 
 __all__ = ["GroupedEnsemble", "element_tokens", "group_forward", "stack_parameters", "train_group"]
 
@@ -308,13 +308,7 @@ def train_group(
         weight_decay=config.weight_decay, foreach=True,
     )
 
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        t = (step - warm) / max(1, total - warm)
-        return 0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(warm, total))
     lossf = _loss(config.loss)
     params = enc + head
     for epoch in range(int(config.epochs)):

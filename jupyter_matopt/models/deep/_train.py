@@ -22,7 +22,10 @@ import torch
 
 from ._net import ENCODER_PREFIXES, CompositionNet
 
-__all__ = ["TrainConfig", "train_network", "predict_network", "torch_threads", "as_tensors"]
+__all__ = [
+    "TrainConfig", "train_network", "predict_network", "torch_threads", "as_tensors",
+    "warmup_cosine",
+]
 
 Progress = Callable[[str, int, "int | None", str], None]
 
@@ -97,6 +100,19 @@ def predict_network(
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def warmup_cosine(warm: int, total: int) -> Callable[[int], float]:
+    """Learning-rate factor per step: linear warm-up over ``warm`` steps, then cosine decay to
+    2 % of the peak at ``total`` steps."""
+
+    def factor(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        t = (step - warm) / max(1, total - warm)
+        return 0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
+
+    return factor
+
+
 def _loss(kind: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     if kind == "l1":
         return torch.nn.functional.l1_loss
@@ -150,13 +166,7 @@ def train_network(
     ]
     opt = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
 
-    def factor(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        t = (step - warm) / max(1, total - warm)
-        return 0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * min(t, 1.0)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_cosine(warm, total))
     lossf = _loss(config.loss)
     history: dict[str, Any] = {"train_loss": [], "val_loss": [], "stopped": "completed"}
     best = (math.inf, -1, None)
